@@ -1,0 +1,43 @@
+# The two commands a new user runs: `make demo` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+# Two cores: one BLAS thread per process keeps the two nbdev_test workers from fighting.
+export OMP_NUM_THREADS ?= 1
+
+.PHONY: install demo test check-clean check-export lint nbtest pytest clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: settings.ini setup.py pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "is ignored: it is neither" || true
+	$(BIN)/python -c "import vcore, nbdev" # fails loudly if the install did not complete
+	touch $@
+
+demo: install
+	$(BIN)/vcore demo
+
+# Every check, in the order a mistake is cheapest to find.
+test: install check-clean check-export lint nbtest pytest
+
+check-clean:
+	$(BIN)/nbdev_clean
+	git diff --exit-code -- nbs || (echo "notebooks are not clean: run nbdev_clean and commit" && exit 1)
+
+check-export:
+	$(BIN)/nbdev_export
+	test -z "$$(git status --porcelain -- vcore nbs)" || (git status --porcelain -- vcore nbs; echo "vcore/ is not what nbs/ exports: run nbdev_export and commit" && exit 1)
+
+lint:
+	$(BIN)/ruff check --select F821,F401 --exclude vcore/_modidx.py vcore
+
+nbtest:
+	timeout 900 $(BIN)/nbdev_test --n_workers 2
+
+pytest:
+	$(BIN)/python -m pytest -q tests
+
+clean:
+	rm -rf build dist *.egg-info _proc _docs
