@@ -12,7 +12,7 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: settings.ini setup.py pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "is ignored: it is neither" || true
+	$(PIP) install -q --disable-pip-version-check -e ".[dev,bench]" 2>&1 | grep -v "is ignored: it is neither" || true
 	$(BIN)/python -c "import vcore, nbdev" # fails loudly if the install did not complete
 	touch $@
 

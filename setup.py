@@ -20,7 +20,7 @@ setuptools.setup(
                  'Natural Language :: English', 'Programming Language :: Python :: 3'],
     url=cfg['git_url'], packages=setuptools.find_packages(include=['vcore', 'vcore.*']),
     include_package_data=True, package_data=package_data,
-    install_requires=requirements, extras_require={'dev': dev_requirements},
+    install_requires=requirements, extras_require={'dev': dev_requirements, 'bench': shlex.split(cfg.get('bench_requirements', ''))},
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read(), long_description_content_type='text/markdown',
     zip_safe=False,
