@@ -15,7 +15,7 @@ from .core import get_device
 from .layers.attention import Attention
 
 # %% auto #0
-__all__ = ['BENCHMARKS', 'register_bench', 'run_bench', 'bench_attention']
+__all__ = ['BENCHMARKS', 'register_bench', 'run_bench', 'bench_attention', 'bench_vivit']
 
 # %% ../nbs/84_bench.ipynb #b069b4e6
 BENCHMARKS: dict[str, Callable[..., dict]] = {}
@@ -74,4 +74,162 @@ def bench_attention(
                ratio=vcore_rate / mha_rate)
     print(f"attention on {device} (B={B}, N={N}, dim={dim}, num_heads={num_heads}, forward+backward): "
           f"vcore {vcore_rate:.1f} samples/s, torch MHA {mha_rate:.1f} samples/s, ratio {res['ratio']:.2f}x")
+    return res
+
+# %% ../nbs/84_bench.ipynb #0c9b7146
+import importlib.util
+from einops import rearrange
+from torch.utils.flop_counter import FlopCounterMode
+
+from vcore.neuro.vivit import ViViTCore
+
+# %% ../nbs/84_bench.ipynb #a015f2d7
+def _sdpa_cpu_flops(q, k, v, *args, out_shape=None, **kw):
+    "FLOPs of the forward CPU flash-attention kernel: the two batched matmuls, with shapes (B, heads, N, d)."
+    b, h, n, d = q
+    return 2 * b * h * n * k[-2] * (d + v[-1])
+
+def _sdpa_cpu_backward_flops(g, q, k, v, *args, out_shape=None, **kw):
+    "FLOPs of the backward CPU flash-attention kernel: the four batched matmuls of the gradients."
+    b, h, n, d = q
+    return 4 * b * h * n * k[-2] * (d + v[-1])
+
+_CPU_ATTENTION_FLOPS = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _sdpa_cpu_flops,
+                        torch.ops.aten._scaled_dot_product_flash_attention_for_cpu_backward: _sdpa_cpu_backward_flops}
+
+def _step_flops(step):
+    "FLOPs of one call of `step()`, counted by `FlopCounterMode` (with the CPU attention kernels)."
+    with FlopCounterMode(display=False, custom_mapping=_CPU_ATTENTION_FLOPS) as counter: step()
+    return counter.get_total_flops()
+
+def _best_rates(steps, rounds, min_run_time):
+    "Calls per second of each step, timed in interleaved rounds so that a change of machine load hits all alike; the best round counts."
+    for step in steps.values(): step()  # warm-up
+    best = dict.fromkeys(steps, 0.)
+    for _ in range(rounds):
+        for key, step in steps.items():
+            timer = benchmark.Timer(stmt='step()', globals={'step': step}, num_threads=torch.get_num_threads())
+            best[key] = max(best[key], 1 / timer.blocked_autorange(min_run_time=min_run_time / rounds).median)
+    return best
+
+def _dtype(dtype, device):
+    "Resolve the benchmark dtype: float32 on CPU and bfloat16 on CUDA by default."
+    if dtype is None: return torch.bfloat16 if device.type == 'cuda' else torch.float32
+    d = getattr(torch, dtype, None) if isinstance(dtype, str) else dtype
+    if d not in (torch.float32, torch.bfloat16, torch.float16):
+        raise ValueError(f"dtype: expected 'float32', 'bfloat16' or 'float16', got {dtype!r}")
+    return d
+
+# %% ../nbs/84_bench.ipynb #cd3702eb
+def _vit_pytorch_step(stim, B, T, H, W, tubelet, dim, depth, num_heads, mlp_dim):
+    "A forward+backward step of vit-pytorch's factorised-self-attention ViViT on `stim` (B, 1, T, H, W)."
+    if importlib.util.find_spec('vit_pytorch') is None:
+        raise ImportError("vit-pytorch is not installed (pip install 'vcore[bench]')")
+    from vit_pytorch.vivit import ViViT
+    model = ViViT(image_size=(H, W), image_patch_size=tubelet[1:], frames=T, frame_patch_size=tubelet[0],
+                  num_classes=1, dim=dim, spatial_depth=depth, temporal_depth=depth, heads=num_heads,
+                  mlp_dim=mlp_dim, pool='mean', channels=1, dim_head=dim // num_heads,
+                  variant='factorized_self_attention').to(stim.device)
+    return lambda: model(stim).sum().backward()
+
+def _timesformer_step(stim, B, T, H, W, tubelet, dim, depth, num_heads, mlp_dim):
+    "A forward+backward step of transformers' TimeSformer (divided space-time) on the same token grid."
+    tt, th, tw = tubelet
+    if H != W or th != tw:
+        raise ValueError(f"TimesformerModel needs square frames and patches, got H={H}, W={W}, patch ({th}, {tw})")
+    from transformers import TimesformerConfig, TimesformerModel
+    cfg = TimesformerConfig(image_size=H, patch_size=th, num_channels=1, num_frames=T // tt, hidden_size=dim,
+                            num_hidden_layers=depth, num_attention_heads=num_heads, intermediate_size=mlp_dim,
+                            attention_type='divided_space_time')
+    model = TimesformerModel(cfg).to(stim.device)
+    frames = rearrange(stim[:, :, ::tt], 'b c t h w -> b t c h w').contiguous()  # one 2-D frame per time step
+    return lambda: model(pixel_values=frames).last_hidden_state.sum().backward()
+
+_VIVIT_PEERS = {'vit_pytorch': ("vit-pytorch ViViT", _vit_pytorch_step),
+                'timesformer': ("transformers TimeSformer", _timesformer_step)}
+
+_VIVIT_NOTES = [
+    "core: depth spatial blocks then depth temporal blocks, one MLP each (2*depth MLPs); peers interleave "
+    "space and time attention in depth layers of one MLP each (depth MLPs)",
+    "core: rotary positions, RMSNorm, causal temporal attention (counted as full), q/kv biases",
+    "vit-pytorch: learned absolute positions, LayerNorm, no qkv bias, mean pool + linear head, no CLS token",
+    "TimeSformer: a CLS token (one more token per frame in spatial attention), an extra linear after temporal "
+    "attention, softmax attention written out (no SDPA), 2-D patches of one frame per time step (same grid)",
+]
+
+# %% ../nbs/84_bench.ipynb #6f11a3f6
+@register_bench('vivit')
+def bench_vivit(
+    device: str|torch.device='cpu',  # where to run
+    B: int|None=None,                # batch; default 2 (CPU) or 16 (CUDA)
+    T: int|None=None,                # frames; default 16 (CPU) or 32 (CUDA)
+    H: int|None=None,                # frame height; default 32 (CPU) or 64 (CUDA)
+    W: int|None=None,                # frame width; default H
+    tubelet: tuple[int, int, int]=(2, 4, 4), # (tt, th, tw); T, H, W must be multiples
+    dim: int|None=None,              # width; default 256 (CPU) or 384 (CUDA)
+    depth: int|None=None,            # spatial and temporal attention layers, each; default 2 (CPU) or 6 (CUDA)
+    num_heads: int|None=None,        # attention heads; default 4 (CPU) or 6 (CUDA)
+    mlp_ratio: float=4.,             # MLP hidden width / dim, in every model
+    dtype: str|None=None,            # 'float32', 'bfloat16' or 'float16' (autocast); default float32 (CPU), bfloat16 (CUDA)
+    min_run_time: float|None=None,   # seconds of timing per model, over all rounds; default 2
+    rounds: int=3,                   # timing rounds, each timing every model in turn; the best round counts
+    matmul_size: int|None=None,      # n of the n x n matmul reference; default 2048 (CPU) or 8192 (CUDA)
+) -> dict:                           # samples/s, FLOPs per sample and ratios of each model, FLOP/s against matmul, notes
+    "Forward+backward samples/s of `ViViTCore` versus vit-pytorch's ViViT and TimeSformer, and its FLOP/s versus matmul."
+    device = get_device(device)
+    size = (dict(B=1, T=4, H=8, dim=32, depth=1, num_heads=2, min_run_time=.05, matmul_size=128) if os.environ.get('IN_TEST') else
+            dict(B=16, T=32, H=64, dim=384, depth=6, num_heads=6, min_run_time=2., matmul_size=8192) if device.type == 'cuda' else
+            dict(B=2, T=16, H=32, dim=256, depth=2, num_heads=4, min_run_time=2., matmul_size=2048))
+    B, T, H, dim, depth, num_heads = (v if v is not None else size[k] for k, v in
+                                      dict(B=B, T=T, H=H, dim=dim, depth=depth, num_heads=num_heads).items())
+    W = H if W is None else W
+    min_run_time = size['min_run_time'] if min_run_time is None else min_run_time
+    matmul_size = matmul_size or size['matmul_size']
+    dtype, mlp_dim = _dtype(dtype, device), int(mlp_ratio * dim)
+    amp = dict(device_type=device.type, dtype=dtype, enabled=dtype != torch.float32)
+    def autocast(step):
+        "`step` under autocast to `dtype` (a no-op for float32)."
+        def run():
+            with torch.autocast(**amp): step()
+        return run
+
+    stim = torch.randn(B, 1, T, H, W, device=device, generator=torch.Generator(device).manual_seed(0))
+    core = ViViTCore(dim, depth, depth, num_heads, mlp_ratio, tubelet).to(device)
+    grid = (T // tubelet[0], H // tubelet[1], W // tubelet[2])  # the core raises below unless they divide
+    steps = {'core': autocast(lambda: core(stim).sum().backward())}
+    flops, notes = {'core': _step_flops(steps['core']) / B}, list(_VIVIT_NOTES)
+    for key, (label, make) in _VIVIT_PEERS.items():
+        try:  # counting FLOPs runs one step: a peer that cannot run this configuration fails here
+            steps[key] = autocast(make(stim, B, T, H, W, tuple(tubelet), dim, depth, num_heads, mlp_dim))
+            flops[key] = _step_flops(steps[key]) / B
+        except Exception as e:  # reported, not fatal
+            steps.pop(key, None)
+            notes.append(f"{label} could not run this configuration: {type(e).__name__}: {e}")
+    a, b = (torch.randn(matmul_size, matmul_size, device=device, dtype=dtype) for _ in range(2))
+    rates = _best_rates({**steps, 'matmul': lambda: torch.matmul(a, b)}, rounds, min_run_time)
+
+    core_rate, core_flops = B * rates['core'], flops['core']
+    matmul_flops = 2 * matmul_size ** 3 * rates['matmul']
+    res = dict(name='vivit', device=str(device), dtype=str(dtype).removeprefix('torch.'),
+               sizes=dict(B=B, T=T, H=H, W=W, tubelet=tuple(tubelet), grid=grid, dim=dim, depth=depth,
+                          num_heads=num_heads, mlp_dim=mlp_dim),
+               core_samples_per_s=core_rate, core_flops_per_sample=core_flops)
+    lines = []
+    for key, (label, _) in _VIVIT_PEERS.items():
+        rate = B * rates[key] if key in steps else None
+        res.update({f'{key}_samples_per_s': rate, f'{key}_flops_per_sample': flops.get(key),
+                    f'ratio_{key}': core_rate / rate if rate else None,
+                    f'ratio_{key}_per_flop': core_rate * core_flops / (rate * flops[key]) if rate else None})
+        lines.append(f"  {label:26s} " + (f"{rate:9.2f} samples/s {flops[key] / 1e9:9.3f} GFLOP/sample   "
+                                          f"vcore/peer {res[f'ratio_{key}']:.2f}x, per FLOP {res[f'ratio_{key}_per_flop']:.2f}x"
+                                          if rate else "could not run (see notes)"))
+    res.update(core_flop_per_s=core_flops * core_rate, matmul_flop_per_s=matmul_flops,
+               matmul_fraction=core_flops * core_rate / matmul_flops, notes=notes)
+    print(f"vivit on {device} ({res['dtype']}; B={B}, T={T}, H={H}, W={W}, tubelet {tuple(tubelet)} -> grid {grid}, "
+          f"dim={dim}, depth {depth} space + {depth} time, heads {num_heads}, MLP {mlp_dim}; forward+backward)")
+    print(f"  {'vcore ViViTCore':26s} {core_rate:9.2f} samples/s {core_flops / 1e9:9.3f} GFLOP/sample")
+    print('\n'.join(lines))
+    print(f"  vcore achieved {res['core_flop_per_s'] / 1e9:.1f} GFLOP/s = {res['matmul_fraction']:.2f}x of torch.matmul "
+          f"({matmul_size}x{matmul_size} {res['dtype']}: {matmul_flops / 1e9:.1f} GFLOP/s)")
+    print('\n'.join(f"  note: {n}" for n in notes))
     return res
