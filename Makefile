@@ -31,7 +31,7 @@ check-export:
 	test -z "$$(git status --porcelain -- vcore nbs)" || (git status --porcelain -- vcore nbs; echo "vcore/ is not what nbs/ exports: run nbdev_export and commit" && exit 1)
 
 lint:
-	$(BIN)/ruff check --select F821,F401 --exclude vcore/_modidx.py vcore
+	$(BIN)/ruff check --select F821,F401,F841 --exclude vcore/_modidx.py vcore
 
 nbtest:
 	timeout 900 $(BIN)/nbdev_test --n_workers 2
