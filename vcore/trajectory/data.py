@@ -18,9 +18,10 @@ from torch.utils.data import Dataset
 from ..core import positive_int
 
 # %% auto #0
-__all__ = ['CLASS_NAMES', 'TRAJECTORY_KEYS', 'OPTIONAL_TRAJECTORY_KEYS', 'project', 'sample_trajectory', 'trajectory_positions',
-           'render_video', 'make_dataset', 'split_indices', 'load_trajectories', 'save_trajectories', 'scene_extent',
-           'read_video', 'write_video', 'TrajectoryDataset']
+__all__ = ['CLASS_NAMES', 'TRAJECTORY_KEYS', 'OPTIONAL_TRAJECTORY_KEYS', 'AUGMENTATIONS', 'project', 'sample_trajectory',
+           'trajectory_positions', 'render_video', 'make_dataset', 'split_indices', 'load_trajectories',
+           'save_trajectories', 'scene_extent', 'read_video', 'write_video', 'reverse_time', 'mirror_x',
+           'TrajectoryDataset']
 
 # %% ../../nbs/20_trajectory.data.ipynb #e5cfeca7
 CLASS_NAMES = ('linear', 'circular', 'helical', 'parabolic')  # label i is CLASS_NAMES[i]
@@ -410,15 +411,42 @@ def write_video(
     finally:
         tmp.unlink(missing_ok=True)
 
-# %% ../../nbs/20_trajectory.data.ipynb #11fc3bad
+# %% ../../nbs/20_trajectory.data.ipynb #35a4ede3
+def _flip(x, axis: int):
+    return np.flip(x, axis) if isinstance(x, np.ndarray) else x.flip(axis)
+
+def reverse_time(
+    video,                   # (T, H, W, 3) frames, numpy array or tensor
+    positions,               # (T, 3) world positions
+) -> tuple:                  # the reversed frames and positions, same types
+    "The clip played backwards: frame `t` becomes frame `T-1-t`, and so does its position."
+    return _flip(video, 0), _flip(positions, 0)
+
+def mirror_x(
+    video,                   # (T, H, W, 3) frames, numpy array or tensor
+    positions,               # (T, 3) world positions, camera frame
+) -> tuple:                  # the mirrored frames and the positions with x negated, same types
+    "The clip mirrored left-right, which the pinhole camera shows for the path with `x` negated."
+    sign = np.array([-1., 1., 1.], np.float32)
+    sign = sign if isinstance(positions, np.ndarray) else torch.from_numpy(sign).to(positions)
+    return _flip(video, 2), positions * sign
+
+AUGMENTATIONS = {'reverse': reverse_time, 'mirror': mirror_x}  # name: (video, positions) -> (video, positions)
+
+# %% ../../nbs/20_trajectory.data.ipynb #565a0e2d
 class TrajectoryDataset(Dataset):
     "Clips of a trajectory file as forecasting samples: observed frames in, label and future positions as targets."
     def __init__(self,
         data: dict|str|Path,  # trajectory arrays (see `TRAJECTORY_KEYS`) or the path of a trajectory file
         indices=None,         # clip indices to use (e.g. from `split_indices`); None: every clip
         horizon: int=4,       # K, future frames to forecast
+        augment=(),           # names from `AUGMENTATIONS` to serve every combination of (training only)
     ):
         where = str(data) if isinstance(data, (str, Path)) else 'data'
+        unknown = [a for a in augment if a not in AUGMENTATIONS]
+        if isinstance(augment, str) or unknown:
+            raise ValueError(f"augment: expected names from {', '.join(AUGMENTATIONS)}, got {augment!r}")
+        self.augment = tuple(a for a in AUGMENTATIONS if a in augment)   # in a fixed order
         d = load_trajectories(data) if isinstance(data, (str, Path)) else _check_data(data, where)
         self.horizon = positive_int(horizon, 'horizon')
         N, T = d['positions'].shape[:2]
@@ -434,13 +462,19 @@ class TrajectoryDataset(Dataset):
         self.class_names, self.fps, self.extent = d['class_names'], d['fps'], scene_extent(d)
         self.frames, self.observed_frames = T, T - self.horizon
 
-    def __len__(self): return len(self.indices)
+    def __len__(self): return len(self.indices) << len(self.augment)
 
     def __getitem__(self, i: int) -> dict:
-        j, To = int(self.indices[i]), self.observed_frames
-        video = rearrange(self.videos[j, :To], 't h w c -> c t h w').float() / 127.5 - 1
-        return {'video': video, 'label': self.labels[j].clone(), 'target': self.positions[j, To:].clone(),
-                'observed': self.positions[j, :To].clone(), 'index': j}
+        if not 0 <= i < len(self): raise IndexError(f"item {i} out of range for {len(self)} items")
+        variant, k = divmod(i, len(self.indices))
+        j, To = int(self.indices[k]), self.observed_frames
+        video, pos = self.videos[j], self.positions[j]
+        for bit, name in enumerate(self.augment):
+            if variant >> bit & 1: video, pos = AUGMENTATIONS[name](video, pos)
+        video = rearrange(video[:To], 't h w c -> c t h w').float() / 127.5 - 1
+        return {'video': video, 'label': self.labels[j].clone(), 'target': pos[To:].clone(),
+                'observed': pos[:To].clone(), 'index': j}
 
     def __repr__(self):
-        return f"{type(self).__name__}(clips={len(self)}, frames={self.frames}, horizon={self.horizon}, extent={self.extent})"
+        aug = f", augment={self.augment}" if self.augment else ''
+        return f"{type(self).__name__}(clips={len(self.indices)}, frames={self.frames}, horizon={self.horizon}, extent={self.extent}{aug})"
