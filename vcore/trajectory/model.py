@@ -26,11 +26,11 @@ from .i3d import I3D, load_inflated
 from .vqvae import SequenceVQVAE
 
 # %% auto #0
-__all__ = ['KINDS', 'recipe', 'TrajData', 'TrajModel', 'Plain3DCNN', 'AttentionPool', 'TrajectoryNet', 'data_of', 'build_data',
-           'build_eval_data', 'build_model', 'loss', 'predict', 'metrics', 'plot_confusion', 'plot_forecasts',
-           'plot_embeddings', 'demo', 'explain']
+__all__ = ['KINDS', 'recipe', 'TrajData', 'TrajModel', 'Plain3DCNN', 'AttentionPool', 'SpatialSoftmax', 'TrajectoryNet',
+           'data_of', 'build_data', 'build_eval_data', 'build_model', 'loss', 'symmetric_probs', 'predict', 'metrics',
+           'plot_confusion', 'plot_forecasts', 'plot_embeddings', 'demo', 'explain']
 
-# %% ../../nbs/23_trajectory.model.ipynb #9a77027c
+# %% ../../nbs/23_trajectory.model.ipynb #e482fa1f
 @dataclass
 class TrajData:
     "The `data:` section of the trajectory system."
@@ -60,6 +60,10 @@ class TrajModel:
     drop_path: float = 0.
     step_track: bool = False  # tracked path read per token time step (attention-pooled), not from the clip's embedding
     path_logits: bool = False  # the class logits also read the shape of the predicted path (observed when tracked, and future)
+    path_svd: bool = False  # with path_logits: they also read the predicted path's singular-value ratios (how planar, how straight)
+    keypoints: int = 0      # > 0, with step_track: K spatial-softmax keypoints per frame of each full-frame-rate I3D stage refine the track
+    forecast_reads_track: bool = False  # with step_track: the forecast head also reads the tracked observed path
+    tta: bool = False       # predictions: class probabilities averaged over the clip, played backwards, mirrored, and both
     inflate_from: str|None = None  # local 2-D ResNet state dict to inflate into the I3D (None: from scratch)
     pos_center: list[float] = field(default_factory=lambda: [0., 0., 5.])  # world point mapped to 0
     pos_scale: float = 2.   # world units mapped to 1
@@ -106,7 +110,29 @@ class AttentionPool(nn.Module):
         check_shape(tokens, 'b n d', 'tokens', d=self.query.shape[-1])
         return self.attn(self.query.expand(len(tokens), -1, -1), self.norm(tokens))[:, 0]
 
-# %% ../../nbs/23_trajectory.model.ipynb #3b9255f0
+# %% ../../nbs/23_trajectory.model.ipynb #96eea2b9
+class SpatialSoftmax(nn.Module):
+    "Per-frame keypoints of a feature map: `(B, C, T, H, W) -> (B, T, 3K)`, the expected (x, y) in [-1, 1] and the spread of `K` softmax maps."
+    def __init__(self,
+        in_chans: int,          # channels of the feature map
+        num_keypoints: int=16,  # K learned maps
+    ):
+        super().__init__()
+        self.proj = nn.Conv3d(in_chans, num_keypoints, 1)
+        self.log_temperature = nn.Parameter(torch.zeros(()))
+        self.in_chans, self.num_keypoints = in_chans, num_keypoints
+
+    def forward(self, feat: Tensor) -> Tensor:
+        check_shape(feat, 'b c t h w', 'feat', c=self.in_chans)
+        H, W = feat.shape[-2:]
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, H, device=feat.device), torch.linspace(-1, 1, W, device=feat.device), indexing='ij')
+        grid = torch.stack([xs.flatten(), ys.flatten()], -1).to(feat.dtype)                  # (HW, 2) cell centres
+        p = (rearrange(self.proj(feat), 'b k t h w -> b t k (h w)') / self.log_temperature.exp()).softmax(-1)
+        mean = p @ grid                                                                      # (B, T, K, 2)
+        spread = ((p @ grid.square()).sum(-1) - mean.square().sum(-1)).clamp_min(1e-8).sqrt()  # (B, T, K)
+        return rearrange(torch.cat([mean, spread[..., None]], -1), 'b t k f -> b t (k f)')
+
+# %% ../../nbs/23_trajectory.model.ipynb #390da881
 class TrajectoryNet(nn.Module):
     "Clip `(B, 3, T, H, W)` → class logits, K forecast positions, sequence embedding (and tokens, when tokenized)."
     def __init__(self,
@@ -130,12 +156,19 @@ class TrajectoryNet(nn.Module):
         track_frames: int=0,      # observed frames whose positions the path head also returns (0: forecast only)
         path_logits: bool=False,  # add logits read from the shape of the predicted path (its positions less their mean)
         step_track: bool=False,   # tokenized pipelines: each token time step's pooled tokens give the positions of its frames
+        keypoints: int=0,         # with step_track: K spatial-softmax keypoints per frame of each full-frame-rate I3D stage refine the track
+        forecast_reads_track: bool=False, # with step_track: the forecast head also reads the tracked observed path
+        path_svd: bool=False,     # with path_logits: the path's singular-value ratios join the shape the logits read
+        tta: bool=False,          # `predict` averages the class probabilities over the clip's symmetric views (`symmetric_probs`)
     ):
         super().__init__()
         if kind not in KINDS: raise ValueError(f"kind: expected one of {', '.join(KINDS)}, got {kind!r}")
         if horizon < 1: raise ValueError(f"horizon: expected >= 1, got {horizon}")
         if step_track and (kind == 'cnn3d' or not track_frames):
             raise ValueError("step_track: expected a tokenized pipeline (kind 'vq' or 'random_encoder') with track_frames > 0")
+        if (keypoints or forecast_reads_track) and not step_track:
+            raise ValueError("keypoints, forecast_reads_track: expected step_track=True")
+        if path_svd and not path_logits: raise ValueError("path_svd: expected path_logits=True")
         self.kind, self.horizon, self.num_classes = kind, horizon, num_classes
         self.loss_weights = {'forecast': 1., 'track': 1., 'recon': 1., 'quant': 1., **(loss_weights or {})}
         self.track_frames = track_frames
@@ -153,7 +186,8 @@ class TrajectoryNet(nn.Module):
             if kind == 'random_encoder': self.encoder.requires_grad_(False)
         self.cls_head = nn.Linear(dim, num_classes)
         self.step_track = step_track
-        self.forecast_head = nn.Sequential(nn.LayerNorm(2 * dim), nn.Linear(2 * dim, dim), nn.GELU(),
+        fc_in = 2 * dim + (track_frames * 3 if forecast_reads_track else 0)   # [embedding, newest step, tracked observed path]
+        self.forecast_head = nn.Sequential(nn.LayerNorm(fc_in), nn.Linear(fc_in, dim), nn.GELU(),
                                            nn.Linear(dim, ((0 if step_track else track_frames) + horizon) * 3))   # [observed path,] future
         if step_track:                   # a token time step covers prod(temporal_stride) frames
             self.frames_per_step = math.prod(temporal_stride)
@@ -161,13 +195,37 @@ class TrajectoryNet(nn.Module):
                 raise ValueError(f"step_track: expected track_frames={track_frames} to be a multiple of the encoder's time stride {self.frames_per_step}")
             self.step_pool = AttentionPool(dim, num_heads)
             self.track_head = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, dim), nn.GELU(), nn.Linear(dim, self.frames_per_step * 3))
-        self.path_cls = nn.Sequential(nn.Linear((track_frames + horizon) * 3, dim), nn.GELU(), nn.Linear(dim, num_classes)) if path_logits else None
+        self.path_cls = nn.Sequential(nn.Linear((track_frames + horizon) * 3 + 2 * path_svd, dim), nn.GELU(), nn.Linear(dim, num_classes)) if path_logits else None
+        self.path_svd, self.forecast_reads_track, self.tta = path_svd, forecast_reads_track, tta
+        self.keypoint_stages, self.keypoint_pools = (), None
+        if keypoints:                    # every stage that still has one step per frame: fine cells and deeper features
+            self.keypoint_stages = tuple(i + 1 for i in range(len(temporal_stride)) if math.prod(temporal_stride[:i + 1]) == 1)
+            if not self.keypoint_stages: raise ValueError(f"keypoints: expected an I3D stage without time stride, got temporal_stride={tuple(temporal_stride)}")
+            self.keypoint_pools = nn.ModuleList(SpatialSoftmax(self.encoder.widths[i - 1], keypoints) for i in self.keypoint_stages)
+            n_kp = 3 * keypoints * len(self.keypoint_stages)
+            self.keypoint_head = nn.Sequential(nn.LayerNorm(n_kp), nn.Linear(n_kp, dim), nn.GELU(), nn.Linear(dim, 3))
         self.register_buffer('pos_center', torch.as_tensor(pos_center, dtype=torch.float32).reshape(3))
         self.register_buffer('pos_scale', torch.tensor(float(pos_scale)))
 
     def normalise(self, pos: Tensor) -> Tensor:
         "World positions `(..., 3)` → the normalised frame the forecast head predicts in."
         return (pos - self.pos_center) / self.pos_scale
+
+    def _encode(self, video: Tensor) -> tuple[Tensor, Tensor|None]:
+        "The I3D feature map and, with keypoints, the per-frame keypoints of its full-frame-rate stages `(B, T, 3K·stages)`."
+        if self.keypoint_pools is None: return self.encoder(video), None
+        e, kp = self.encoder, []
+        x = e.maxpool(e.relu(e.bn1(e.conv1(video))))
+        for i in range(len(e.widths)):
+            x = getattr(e, f'layer{i + 1}')(x)
+            if i + 1 in self.keypoint_stages: kp.append(self.keypoint_pools[len(kp)](x))
+        return x, torch.cat(kp, -1)
+
+    @staticmethod
+    def svd_ratios(path: Tensor) -> Tensor:
+        "`(B, N, 3)` path → `(B, 2)` ratios s2/s1 and s3/s2 of the singular values of the centred path (0 for a line, s3/s2 = 0 in a plane)."
+        s = torch.linalg.svdvals(path - path.mean(1, keepdim=True))
+        return s[:, 1:] / s[:, :-1].clamp_min(1e-6)
 
     def forward(self,
         video: Tensor,   # (B, 3, T, H, W) observed frames in [-1, 1]
@@ -177,7 +235,7 @@ class TrajectoryNet(nn.Module):
         if self.kind == 'cnn3d':
             emb = self.to_embedding(self.encoder(video)); now = emb
         else:
-            feat = self.encoder(video)                                   # (B, C, T', H', W')
+            feat, kp = self._encode(video)                               # (B, C, T', H', W'), [(B, T, 3K)]
             grid = tuple(feat.shape[2:])
             T, H, W = grid
             vq = self.vq(rearrange(feat, 'b c t h w -> (b h w) t c'))   # tokenize each location's time course
@@ -188,17 +246,22 @@ class TrajectoryNet(nn.Module):
             steps = rearrange(tokens, 'b (t hw) d -> b t hw d', t=T)
             emb, now = tokens.mean(1), steps[:, -1].mean(1)                  # the clip; its latest time step
             out.update(indices=vq['indices'], loss_recon=vq['loss_recon'], loss_quant=vq['loss_quant'])
-        path = rearrange(self.forecast_head(torch.cat([emb, now], -1)), 'b (k p) -> b k p', p=3)
+        head_in = [emb, now]
         if self.step_track:
             if T * self.frames_per_step != self.track_frames:
                 raise ValueError(f"video: expected {self.track_frames} observed frames for step_track, got {video.shape[2]}")
             per_step = self.step_pool(rearrange(steps, 'b t hw d -> (b t) hw d'))
             track = rearrange(self.track_head(per_step), '(b t) (f p) -> b (t f) p', t=T, p=3)
-            path = torch.cat([track, path], 1)
+            if kp is not None: track = track + self.keypoint_head(kp)       # each frame's keypoints refine its position
+            if self.forecast_reads_track: head_in.append(rearrange(track, 'b t p -> b (t p)'))
+        path = rearrange(self.forecast_head(torch.cat(head_in, -1)), 'b (k p) -> b k p', p=3)
+        if self.step_track: path = torch.cat([track, path], 1)
         if self.track_frames: out['track_norm'] = path[:, :self.track_frames]
         fc = path[:, self.track_frames:]
         logits = self.cls_head(emb)
-        if self.path_cls is not None: logits = logits + self.path_cls(rearrange(path - path.mean(1, keepdim=True), 'b k p -> b (k p)'))
+        if self.path_cls is not None:
+            shape = [rearrange(path - path.mean(1, keepdim=True), 'b k p -> b (k p)')] + ([self.svd_ratios(path)] if self.path_svd else [])
+            logits = logits + self.path_cls(torch.cat(shape, -1))
         return {**out, 'logits': logits, 'embedding': emb, 'forecast_norm': fc,
                 'forecast': fc * self.pos_scale + self.pos_center}
 
@@ -216,7 +279,7 @@ class _Clips(TrajectoryDataset):
 def _builtin(n: int, frames: int, size: int, seed: int) -> dict:
     return make_dataset(n=n, frames=frames, size=size, seed=seed)
 
-# %% ../../nbs/23_trajectory.model.ipynb #23022381
+# %% ../../nbs/23_trajectory.model.ipynb #8bca1824
 def data_of(cfg: Config) -> dict:
     "The trajectory arrays the config names: its file, or the built-in rendered set."
     d = cfg.data
@@ -241,13 +304,14 @@ def build_model(cfg: Config) -> TrajectoryNet:
                         m.vq_hidden, m.dim, m.depth, m.num_heads, m.mlp_ratio, m.drop_path, m.pos_center, m.pos_scale,
                         {'forecast': m.forecast_weight, 'track': m.track_weight, 'recon': m.recon_weight, 'quant': m.quant_weight},
                         cfg.data.frames - cfg.data.horizon if m.track_weight > 0 else 0, m.path_logits,
-                        m.step_track and m.kind != 'cnn3d')   # the plain CNN has no token steps: its path comes from the embedding
+                        m.step_track and m.kind != 'cnn3d',   # the plain CNN has no token steps: its path comes from the embedding
+                        *((m.keypoints, m.forecast_reads_track) if m.step_track and m.kind != 'cnn3d' else (0, False)), m.path_svd and m.path_logits, m.tta)
     if m.inflate_from:
         if m.kind == 'cnn3d': raise ValueError("model.inflate_from: the cnn3d baseline has no I3D to inflate into")
         load_inflated(net.encoder, m.inflate_from)
     return net
 
-# %% ../../nbs/23_trajectory.model.ipynb #c73f25a9
+# %% ../../nbs/23_trajectory.model.ipynb #0b9846b3
 def loss(model: nn.Module, batch: dict) -> tuple[Tensor, dict]:
     "Cross-entropy + smooth-L1 path errors (forecast, and the observed path when tracked) + tokenizer losses."
     net = unwrap(model)
@@ -268,10 +332,22 @@ def loss(model: nn.Module, batch: dict) -> tuple[Tensor, dict]:
         parts.update(recon=out['loss_recon'].detach(), quant=torch.as_tensor(out['loss_quant']).detach())
     return total, parts
 
+def symmetric_probs(
+    model: nn.Module,        # a TrajectoryNet (or a wrapper of one)
+    video: Tensor,           # (B, 3, T, H, W) observed frames
+    logits: Tensor|None=None, # (B, C) the clip's own logits, when already computed
+) -> Tensor:                 # (B, C) mean class probabilities of the four views
+    "Class probabilities averaged over the clip, played backwards, mirrored left-right, and both."
+    views = [video.flip(2), video.flip(4), video.flip(2, 4)] + ([] if logits is not None else [video])
+    probs = rearrange(model(torch.cat(views))['logits'].float().softmax(-1), '(v b) c -> v b c', b=len(video))
+    if logits is not None: probs = torch.cat([probs, logits.float().softmax(-1)[None]])
+    return probs.mean(0)
+
 def predict(model: nn.Module, batch: dict) -> dict:
     "Per-clip outputs kept for the whole-set metrics."
     out = model(batch['video'])
-    keep = {'probs': out['logits'].float().softmax(-1), 'label': batch['label'], 'forecast': out['forecast'],
+    probs = symmetric_probs(model, batch['video'], out['logits']) if unwrap(model).tta else out['logits'].float().softmax(-1)
+    keep = {'probs': probs, 'label': batch['label'], 'forecast': out['forecast'],
             'target': batch['target'], 'extent': batch['extent'], 'embedding': out['embedding'], 'index': batch['index']}
     if 'indices' in out:
         keep['tokens'] = out['indices']
