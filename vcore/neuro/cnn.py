@@ -14,7 +14,7 @@ from einops import rearrange, reduce, repeat
 from ..core import check_shape, positive_int
 
 # %% auto #0
-__all__ = ['CausalConv3d', 'CNNCore', 'ConvGRUCell', 'ConvGRUModulator']
+__all__ = ['CausalConv3d', 'FactorizedCausalConv3d', 'CNNCore', 'ConvGRUCell', 'ConvGRUModulator']
 
 # %% ../../nbs/13_neuro.cnn.ipynb #8ec97353
 def _kernel3(k, name: str) -> tuple[int, int, int]:
@@ -45,6 +45,31 @@ class CausalConv3d(nn.Conv3d):
         kt, kh, kw = self.kernel_size
         return super().forward(F.pad(x, (kw // 2, kw // 2, kh // 2, kh // 2, kt - 1 if pad_time else 0, 0)))
 
+# %% ../../nbs/13_neuro.cnn.ipynb #18bdf106
+class FactorizedCausalConv3d(CausalConv3d):
+    "`CausalConv3d` whose kernel is a spatial part times a channel-mixing temporal part, `W[o,i,t] = Σ_c T[o,c,t]·S[c,i]`."
+    def __init__(self,
+        in_channels: int,  # input channels
+        out_channels: int, # output channels
+        kernel_size: tuple[int, int, int], # (kt, kh, kw), kh and kw odd
+        stride: int=1,     # spatial stride
+        rank: int|None=None, # R spatial maps; None: out_channels
+    ):
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, bias=False)
+        kt, kh, kw = self.kernel_size
+        self.rank = positive_int(out_channels if rank is None else rank, 'rank')
+        del self.weight   # replaced by the `weight` property
+        self.spatial = nn.Parameter(torch.empty(self.rank, in_channels, kh, kw))
+        self.temporal = nn.Parameter(torch.empty(out_channels, self.rank, kt))
+        nn.init.kaiming_uniform_(self.spatial, a=5 ** 0.5)     # nn.Conv's default init, for each factor
+        nn.init.kaiming_uniform_(self.temporal, a=5 ** 0.5)
+
+    @property
+    def weight(self) -> Tensor:  # (C_out, C_in, kt, kh, kw)
+        return torch.einsum('ort,rihw->oithw', self.temporal, self.spatial)
+
+    def extra_repr(self) -> str: return super().extra_repr() + f", rank={self.rank}"
+
 # %% ../../nbs/13_neuro.cnn.ipynb #aa9089b4
 class _FrameGroupNorm(nn.GroupNorm):
     "GroupNorm over (C/G, H, W) of each frame separately, so that no statistic mixes time steps."
@@ -59,7 +84,7 @@ def _num_groups(c: int) -> int:
 _NORMS = {'batch': lambda c: nn.BatchNorm3d(c), 'group': lambda c: _FrameGroupNorm(_num_groups(c), c)}
 _ACTS = {'elu': nn.ELU, 'gelu': nn.GELU}
 
-# %% ../../nbs/13_neuro.cnn.ipynb #65cf0efc
+# %% ../../nbs/13_neuro.cnn.ipynb #6ae51302
 class CNNCore(nn.Module):
     "Baseline core: causal Conv3d → norm → ELU/GELU stack, `(B, 1, L, H, W)` → `(B, C, L, H', W')`."
     def __init__(self,
@@ -72,6 +97,7 @@ class CNNCore(nn.Module):
         norm: str='batch',   # 'batch' (BatchNorm3d) or 'group' (GroupNorm per frame)
         act: str='elu',      # 'elu' or 'gelu'
         steps: int|None=None,# compute only the newest `steps` time steps (None: all L)
+        factorized: bool=False, # first layer's kernel factorised in space × time (`FactorizedCausalConv3d`)
     ):
         super().__init__()
         if steps is not None: steps = positive_int(steps, 'steps')
@@ -83,9 +109,11 @@ class CNNCore(nn.Module):
         kernel, hidden_kernel = _kernel3(kernel, 'kernel'), _kernel3(hidden_kernel, 'hidden_kernel')
         blocks = []
         for i in range(layers):
-            blocks += [CausalConv3d(in_channels if i == 0 else hidden, hidden, kernel if i == 0 else hidden_kernel,
-                                    stride=stride if i == 0 else 1, bias=False),
-                       _NORMS[norm](hidden), _ACTS[act]()]
+            conv = (FactorizedCausalConv3d(in_channels, hidden, kernel, stride=stride) if i == 0 and factorized else
+                    CausalConv3d(in_channels if i == 0 else hidden, hidden, kernel if i == 0 else hidden_kernel,
+                                 stride=stride if i == 0 else 1, bias=False))
+            blocks += [conv, _NORMS[norm](hidden), _ACTS[act]()]
+        self.factorized = factorized
         self.layers = nn.Sequential(*blocks)
         self.stride, self.norm = stride, norm
         self.temporal_extent = kernel[0] + (layers - 1) * (hidden_kernel[0] - 1)  # frames one output sees

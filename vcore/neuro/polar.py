@@ -16,8 +16,8 @@ from ..core import check_shape, positive_int
 
 # %% auto #0
 __all__ = ['LaplacianPyramid', 'QuadratureFilterBank', 'polar_decompose', 'rotate_phase', 'GazeEncoder', 'BehaviorEncoder',
-           'phase_advance', 'PolarDynamics', 'polar_summary', 'FrameEmbedding', 'JEPAPredictor', 'jepa_loss',
-           'frozen_copy', 'ema_update_', 'PolarV1Core']
+           'phase_advance', 'PolarDynamics', 'polar_summaries', 'polar_summary', 'TemporalSummary', 'FrameEmbedding',
+           'JEPAPredictor', 'jepa_loss', 'frozen_copy', 'ema_update_', 'PolarV1Core']
 
 # %% ../../nbs/15_neuro.polar.ipynb #4feae2a4
 class LaplacianPyramid(nn.Module):
@@ -312,15 +312,41 @@ class PolarDynamics(nn.Module):
 
     def extra_repr(self) -> str: return f"pairs={self.pairs}"
 
-# %% ../../nbs/15_neuro.polar.ipynb #2f4e0d7e
+# %% ../../nbs/15_neuro.polar.ipynb #d9c8e1e3
+def polar_summaries(states: dict[str, Tensor]  # amplitude (B, K, P, H, W), phase (B, K, P, H, W, 2), from `PolarDynamics`
+                   ) -> Tensor:                # (B, K, 4P, H, W): [A, ΔA, A cos Φ, A sin Φ] after each step
+    "The summary after every step of a level's states; the first step's change ΔA is zero."
+    A, Phi = states['amplitude'], states['phase']
+    dA = torch.cat([torch.zeros_like(A[:, :1]), A[:, 1:] - A[:, :-1]], 1)
+    c, s = Phi.unbind(-1)
+    return torch.cat([A, dA, A * c, A * s], 2)
+
 def polar_summary(states: dict[str, Tensor]  # amplitude (B, L, P, H, W), phase (B, L, P, H, W, 2), from `PolarDynamics`
                  ) -> Tensor:                # (B, 4P, H, W): [A, ΔA, A cos Φ, A sin Φ] at the newest step
     "Now-step summary of a level's states: amplitude, its last change and the phase-weighted amplitude."
-    A, Phi = states['amplitude'], states['phase']
-    now = A[:, -1]
-    prev = A[:, -2] if A.shape[1] > 1 else now
-    c, s = Phi[:, -1].unbind(-1)
-    return torch.cat([now, now - prev, now * c, now * s], 1)
+    return polar_summaries({k: v[:, -2:] for k, v in states.items()})[:, -1]
+
+# %% ../../nbs/15_neuro.polar.ipynb #985efd52
+class TemporalSummary(nn.Module):
+    "Learned causal kernels over the newest `window` steps of each channel: (B, window, C, H, W) → (B, C·K, H, W)."
+    def __init__(self,
+        channels: int,   # C summary channels
+        window: int,     # steps read, newest last
+        kernels: int=1,  # K kernels per channel
+    ):
+        super().__init__()
+        self.channels, self.window, self.kernels = (positive_int(channels, 'channels'), positive_int(window, 'window'),
+                                                    positive_int(kernels, 'kernels'))
+        w = torch.zeros(channels, kernels, window)
+        for k in range(kernels): w[:, k, window - 1 - k * (window // kernels)] = 1.
+        self.weight = nn.Parameter(w)
+
+    def forward(self, x: Tensor  # (B, window, C, H, W) summaries of the newest steps, oldest first
+               ) -> Tensor:      # (B, C·K, H, W), channel c·K + k is channel c under kernel k
+        check_shape(x, 'b t c h w', 'x', t=self.window, c=self.channels)
+        return rearrange(torch.einsum('btchw,ckt->bckhw', x, self.weight), 'b c k h w -> b (c k) h w')
+
+    def extra_repr(self) -> str: return f"channels={self.channels}, window={self.window}, kernels={self.kernels}"
 
 # %% ../../nbs/15_neuro.polar.ipynb #29decc95
 class FrameEmbedding(nn.Module):
@@ -396,7 +422,7 @@ def ema_update_(
         if name not in buffers: raise KeyError(f"teacher: has no buffer {name!r} for the student's parameter")
         buffers[name].lerp_(p.detach(), 1 - m)
 
-# %% ../../nbs/15_neuro.polar.ipynb #d8e47d44
+# %% ../../nbs/15_neuro.polar.ipynb #698fc247
 class PolarV1Core(nn.Module):
     "Laplacian pyramid, quadrature Gabor pairs, amplitude/phase dynamics driven by gaze; one 'now' map per level."
     def __init__(self,
@@ -416,6 +442,8 @@ class PolarV1Core(nn.Module):
         jepa_grid: int=2,             # spatial pooling grid of the frame embedding
         stride: int=1,                # the filter banks keep every `stride`-th pixel of each level
         out_norm: bool=True,          # batch-normalise each level's summary channels
+        window: int=1,                # summary steps read by the learned temporal kernels (1: the newest step only)
+        kernels: int=1,               # learned temporal kernels per summary channel (used when window > 1)
     ):
         super().__init__()
         self.levels, self.pairs = positive_int(levels, 'levels'), positive_int(pairs, 'pairs')
@@ -425,8 +453,11 @@ class PolarV1Core(nn.Module):
         self.gaze = GazeEncoder(behavior_dim, fps)
         self.behavior = BehaviorEncoder(self.gaze.out_dim, pairs, ppd, self.gaze.scales, hidden)
         self.dynamics = nn.ModuleList(PolarDynamics(pairs) for _ in range(levels))
-        self.out_channels = [4 * pairs] * levels
-        self.norms = nn.ModuleList(nn.BatchNorm2d(4 * pairs) if out_norm else nn.Identity() for _ in range(levels))
+        self.window = positive_int(window, 'window')
+        self.temporal = (nn.ModuleList(TemporalSummary(4 * pairs, window, kernels) for _ in range(levels))
+                         if window > 1 else None)
+        self.out_channels = [4 * pairs * (positive_int(kernels, 'kernels') if window > 1 else 1)] * levels
+        self.norms = nn.ModuleList(nn.BatchNorm2d(c) if out_norm else nn.Identity() for c in self.out_channels)
         self.jepa, self.jepa_weight, self.ema_momentum = bool(jepa), float(jepa_weight), float(ema_momentum)
         self.jepa_targets = positive_int(jepa_targets, 'jepa_targets')
         self.aux_losses: dict[str, Tensor] = {}
@@ -479,10 +510,13 @@ class PolarV1Core(nn.Module):
     ) -> list[Tensor]:     # per level (B, 4P, H_l, W_l), finest first
         "Per-level 'now' maps; in training with `jepa=True` also fills `aux_losses['jepa']`."
         self.aux_losses = {}
-        bands, amps, mod, states = self._encode(stim, behavior, keep=2)   # the summary reads the last two steps
+        L = check_shape(stim, 'b 1 l h w', 'stim')['l']
+        if self.window > L: raise ValueError(f"stim: expected at least window={self.window} lags, got L={L}")
+        bands, amps, mod, states = self._encode(stim, behavior, keep=self.window + 1)   # ΔA of the oldest read step needs one more
         if self.jepa and self.training:
             self.aux_losses['jepa'] = self.jepa_weight * self._jepa_loss(bands, amps, mod, stim.shape[0], stim.shape[2])
-        return [norm(polar_summary(st)) for norm, st in zip(self.norms, states)]
+        if self.temporal is None: return [norm(polar_summary(st)) for norm, st in zip(self.norms, states)]
+        return [norm(tk(polar_summaries(st)[:, -self.window:])) for norm, tk, st in zip(self.norms, self.temporal, states)]
 
     @torch.no_grad()
     def update_teacher(self, momentum: float|None=None):  # None: `ema_momentum`

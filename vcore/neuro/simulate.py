@@ -300,10 +300,10 @@ def neuron_rates(
         r = r * np.clip(1 - sup[:, None] * meta['suppression'] + enh[:, None] * meta['enhancement'], 0., None)
     return r
 
-# %% ../../nbs/11_neuro.simulate.ipynb #035e05e1
+# %% ../../nbs/11_neuro.simulate.ipynb #ed7945c9
 def simulate_session(
     n_neurons: int,          # N
-    n_trials: int=40,        # trials
+    n_trials: int=160,       # trials
     trial_len: float=2.,     # seconds per trial
     seed: int=0,             # everything (images order, gaze, neurons, spikes) follows from it
     crop: int=51,            # side of the gaze-contingent crop, pixels

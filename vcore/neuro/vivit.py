@@ -25,7 +25,7 @@ def _tubelet(tubelet):
         raise ValueError(f"tubelet: expected three positive integers (tt, th, tw), got {tubelet!r}")
     return sizes
 
-# %% ../../nbs/14_neuro.vivit.ipynb #71b8ef52
+# %% ../../nbs/14_neuro.vivit.ipynb #45bef477
 class TubeletEmbed(nn.Module):
     "Non-overlapping 3-D patches of a video as tokens, with their explicit grid (ViViT tubelet embedding)."
     def __init__(self,
@@ -33,10 +33,16 @@ class TubeletEmbed(nn.Module):
         dim: int=256,                    # width of the tokens
         tubelet: tuple[int, int, int]=(8, 4, 4), # (tt, th, tw) frames and pixels per token
         pad: bool=False,                 # pad T (past side), H and W (both sides) up to multiples; False: raise
+        overlap: int=0,                  # pixels each token's kernel reaches past its tubelet on every side
     ):
         super().__init__()
         self.in_channels, self.dim, self.tubelet, self.pad = in_channels, dim, _tubelet(tubelet), pad
-        self.proj = nn.Conv3d(in_channels, dim, kernel_size=self.tubelet, stride=self.tubelet)
+        if not isinstance(overlap, int) or isinstance(overlap, bool) or overlap < 0:
+            raise ValueError(f"overlap: expected a non-negative int (pixels), got {overlap!r}")
+        self.overlap = overlap
+        tt, th, tw = self.tubelet
+        self.proj = nn.Conv3d(in_channels, dim, kernel_size=(tt, th + 2 * overlap, tw + 2 * overlap), stride=self.tubelet,
+                              padding=(0, overlap, overlap))
 
     def padding(self,
         t: int, h: int, w: int,  # frames, height and width of the video
@@ -61,9 +67,9 @@ class TubeletEmbed(nn.Module):
         t, h, w = x.shape[-3:]
         return rearrange(x, 'b d t h w -> b (t h w) d'), (t, h, w)
 
-    def extra_repr(self): return f"in_channels={self.in_channels}, dim={self.dim}, tubelet={self.tubelet}, pad={self.pad}"
+    def extra_repr(self): return f"in_channels={self.in_channels}, dim={self.dim}, tubelet={self.tubelet}, pad={self.pad}, overlap={self.overlap}"
 
-# %% ../../nbs/14_neuro.vivit.ipynb #10bb5356
+# %% ../../nbs/14_neuro.vivit.ipynb #6350d4f6
 class ViViTCore(nn.Module):
     "Factorised ViViT core: tubelets, spatial blocks per frame, causal temporal blocks per location; (B, D, T', H', W') out."
     def __init__(self,
@@ -74,6 +80,7 @@ class ViViTCore(nn.Module):
         mlp_ratio: float=4.,      # MLP hidden width / dim
         tubelet: tuple[int, int, int]=(8, 4, 4), # (tt, th, tw) frames and pixels per token
         pad: bool=False,          # pad the video up to multiples of the tubelet (time on the past side); False: raise
+        overlap: int=0,           # pixels each token's kernel reaches past its tubelet on every side
         num_registers: int=0,     # register tokens in each encoder
         mlp: str='gelu',          # 'gelu' or 'swiglu'
         norm: str='rmsnorm',      # 'rmsnorm' or 'layernorm'
@@ -85,7 +92,7 @@ class ViViTCore(nn.Module):
         for name, v in (('spatial_depth', spatial_depth), ('temporal_depth', temporal_depth), ('behavior_dim', behavior_dim)):
             if v < 0: raise ValueError(f"{name}: expected >= 0, got {v}")
         self.dim, self.out_channels, self.behavior_dim = dim, dim, behavior_dim
-        self.embed = TubeletEmbed(in_channels, dim, tubelet, pad)
+        self.embed = TubeletEmbed(in_channels, dim, tubelet, pad, overlap)
         kw = dict(num_heads=num_heads, mlp_ratio=mlp_ratio, mlp=mlp, norm=norm, drop_path=drop_path, num_registers=num_registers)
         self.spatial = Encoder(dim, spatial_depth, rope_axes=2, **kw) if spatial_depth else None
         self.temporal = Encoder(dim, temporal_depth, causal=True, rope_axes=1, **kw) if temporal_depth else None
