@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
-# Two cores: one BLAS thread per process keeps the two nbdev_test workers from fighting.
-export OMP_NUM_THREADS ?= 1
+# Tests: one BLAS thread per process keeps the two nbdev_test workers from fighting on two cores.
+# The demo keeps torch's default (all cores) unless you set OMP_NUM_THREADS yourself.
+TEST_ENV := OMP_NUM_THREADS=$(or $(OMP_NUM_THREADS),1)
 
 .PHONY: install demo test check-clean check-export lint nbtest pytest clean
 
@@ -34,10 +35,10 @@ lint:
 	$(BIN)/ruff check --select F821,F401,F841 --exclude vcore/_modidx.py vcore
 
 nbtest:
-	timeout 900 $(BIN)/nbdev_test --n_workers 2
+	$(TEST_ENV) timeout 900 $(BIN)/nbdev_test --n_workers 2
 
 pytest:
-	$(BIN)/python -m pytest -q tests
+	$(TEST_ENV) $(BIN)/python -m pytest -q tests
 
 clean:
 	rm -rf build dist *.egg-info _proc _docs
