@@ -123,7 +123,7 @@ class Registers(nn.Module):
 
     def extra_repr(self): return f"num={self.num}, dim={self.dim}"
 
-# %% ../../nbs/02_layers.transformer.ipynb #77823481
+# %% ../../nbs/02_layers.transformer.ipynb #32c20175
 class Encoder(nn.Module):
     "Pre-norm transformer encoder over a token grid, with axial rotary positions and register tokens."
     def __init__(self,
@@ -140,6 +140,7 @@ class Encoder(nn.Module):
         rope_axes: int=0,        # 0: no rotary positions; 1, 2 or 3 axes of axial RoPE
         num_registers: int=0,    # register tokens (Darcet et al. 2023)
         rope_theta: float=10000.,# base of the RoPE frequencies
+        final_norm: bool=True,   # end with a norm of each token (False: the caller normalises the output itself)
     ):
         super().__init__()
         if depth < 1: raise ValueError(f"depth: expected >= 1, got {depth}")
@@ -151,7 +152,7 @@ class Encoder(nn.Module):
             for p in dpr])
         self.rope = RotaryEmbedding(self.blocks[0].attn.head_dim, rope_axes, rope_theta) if rope_axes else None
         self.registers = Registers(num_registers, dim)
-        self.norm = _make_norm(norm, dim)
+        self.norm = _make_norm(norm, dim) if final_norm else nn.Identity()
         self.init_weights()
 
     def init_weights(self):

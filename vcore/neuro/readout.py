@@ -15,7 +15,7 @@ from einops import rearrange, einsum
 from ..core import check_shape, positive_int
 
 # %% auto #0
-__all__ = ['gaussian_mask', 'GaussianReadout', 'MultiLevelGaussianReadout', 'rf_centres']
+__all__ = ['gaussian_mask', 'GaussianReadout', 'MultiLevelGaussianReadout', 'blur_frames', 'rf_centres']
 
 # %% ../../nbs/12_neuro.readout.ipynb #79b4be89
 def _pixel_centres(n: int, device=None, dtype=None) -> Tensor:
@@ -196,7 +196,16 @@ class MultiLevelGaussianReadout(_Readout):
             out = out + einsum(_pool(f, self.mask(l, s['h'], s['w'])), w, 'b n c, n c -> b n')
         return out if self.bias is None else out + self.bias
 
-# %% ../../nbs/12_neuro.readout.ipynb #4bd81ebc
+# %% ../../nbs/12_neuro.readout.ipynb #5b21f76e
+def blur_frames(
+    x: np.ndarray,  # (..., H, W) frames
+    sigma: float,   # Gaussian standard deviation, pixels
+) -> np.ndarray:    # (..., H, W) float32: scipy's `gaussian_filter(x, (0, …, sigma, sigma))`
+    "Gaussian blur of every frame, as a matrix product per axis with scipy's kernel and reflected borders."
+    from scipy.ndimage import gaussian_filter1d
+    rows, cols = (torch.from_numpy(gaussian_filter1d(np.eye(n), sigma, axis=0)).float() for n in x.shape[-2:])
+    return (rows @ torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) @ cols.T).numpy()
+
 def rf_centres(
     stim,              # (T, H, W) frames (any real dtype)
     robs,              # (T, N) spike counts
@@ -207,7 +216,6 @@ def rf_centres(
     smooth: float=2.,  # blur of the energy and of the correlation maps, pixels
 ) -> tuple[np.ndarray, np.ndarray]: # centres (N, 2) as (x, y) in [-1, 1]; the map used per neuron (0 linear, 1 energy)
     "Receptive-field centres from spike-triggered correlation with the band-passed frames and their energy."
-    from scipy.ndimage import gaussian_filter
     stim, robs, trial = np.asarray(stim, dtype=np.float32), np.asarray(robs, dtype=np.float32), np.asarray(trial)
     if stim.ndim != 3: raise ValueError(f"stim: expected shape (T, H, W), got {stim.shape}")
     T, H, W = stim.shape
@@ -216,10 +224,10 @@ def rf_centres(
     use = np.ones(T, bool) if use is None else np.asarray(use, dtype=bool)
     if use.shape != (T,): raise ValueError(f"use: expected shape (T={T},), got {use.shape}")
     positive_int(lags, 'lags')
-    bp = gaussian_filter(stim, (0, band[0], band[0])) - gaussian_filter(stim, (0, band[1], band[1]))
-    feats = np.concatenate([bp.reshape(T, -1), gaussian_filter(bp**2, (0, smooth, smooth)).reshape(T, -1)], 1)
+    bp = blur_frames(stim, band[0]) - blur_frames(stim, band[1])
+    feats = np.concatenate([bp.reshape(T, -1), blur_frames(bp**2, smooth).reshape(T, -1)], 1)
     del bp
-    scale = 1 / (feats[use].std(0) + 1e-8)                        # per pixel and map, over the bins used
+    scale = 1 / (torch.from_numpy(feats)[torch.from_numpy(use)].std(0, correction=0).numpy() + 1e-8)  # per pixel and map, over the bins used
     N, HW = robs.shape[1], H * W
     resp = np.concatenate([robs, np.roll(robs, T // 2, 0)], 1)   # responses, then the shuffle control
     best = np.full((2, 2 * N, H, W), -np.inf, np.float32)         # (map, response, H, W)
@@ -229,8 +237,8 @@ def rf_centres(
         r = resp[t]; r = (r - r.mean(0)) / (r.std(0) + 1e-8)      # zero-mean, so the frames need no centring
         c = sum(r[i:i + 4096].T @ feats[t[i:i + 4096] - lag] for i in range(0, len(t), 4096))  # in chunks: no copy of the frames
         c = (c * scale / len(t)).reshape(2 * N, 2, H, W)
-        best[0] = np.maximum(best[0], np.sqrt(gaussian_filter(c[:, 0]**2, (0, smooth, smooth))))
-        best[1] = np.maximum(best[1], gaussian_filter(c[:, 1], (0, smooth, smooth)))
+        best[0] = np.maximum(best[0], np.sqrt(blur_frames(c[:, 0]**2, smooth)))
+        best[1] = np.maximum(best[1], blur_frames(c[:, 1], smooth))
     if not np.isfinite(best).all(): raise ValueError(f"use: expected at least 2 usable bins with lags < {lags} inside a trial")
     peak = best.reshape(2, 2 * N, HW).max(-1)                        # (map, response)
     which = np.argmax(peak[:, :N] / peak[:, N:].mean(1, keepdims=True), 0)

@@ -69,7 +69,7 @@ class TubeletEmbed(nn.Module):
 
     def extra_repr(self): return f"in_channels={self.in_channels}, dim={self.dim}, tubelet={self.tubelet}, pad={self.pad}, overlap={self.overlap}"
 
-# %% ../../nbs/14_neuro.vivit.ipynb #6350d4f6
+# %% ../../nbs/14_neuro.vivit.ipynb #ab1e4638
 class ViViTCore(nn.Module):
     "Factorised ViViT core: tubelets, spatial blocks per frame, causal temporal blocks per location; (B, D, T', H', W') out."
     def __init__(self,
@@ -87,15 +87,20 @@ class ViViTCore(nn.Module):
         drop_path: float=0.,      # stochastic depth rate of the last block of each encoder
         behavior_dim: int=0,      # behaviour features F per frame; 0: no behaviour conditioning
         in_channels: int=1,       # channels of the stimulus
+        out_norm: str='token',    # 'token': the last encoder's norm of each token (ViT); 'batch': a BatchNorm over channels instead
     ):
         super().__init__()
         for name, v in (('spatial_depth', spatial_depth), ('temporal_depth', temporal_depth), ('behavior_dim', behavior_dim)):
             if v < 0: raise ValueError(f"{name}: expected >= 0, got {v}")
+        if out_norm not in ('token', 'batch'): raise ValueError(f"out_norm: expected 'token' or 'batch', got {out_norm!r}")
         self.dim, self.out_channels, self.behavior_dim = dim, dim, behavior_dim
         self.embed = TubeletEmbed(in_channels, dim, tubelet, pad, overlap)
         kw = dict(num_heads=num_heads, mlp_ratio=mlp_ratio, mlp=mlp, norm=norm, drop_path=drop_path, num_registers=num_registers)
-        self.spatial = Encoder(dim, spatial_depth, rope_axes=2, **kw) if spatial_depth else None
-        self.temporal = Encoder(dim, temporal_depth, causal=True, rope_axes=1, **kw) if temporal_depth else None
+        token_norm = out_norm == 'token'   # the last encoder ends with its norm only when the tokens are normalised one by one
+        self.spatial = (Encoder(dim, spatial_depth, rope_axes=2, final_norm=token_norm or bool(temporal_depth), **kw)
+                        if spatial_depth else None)
+        self.temporal = Encoder(dim, temporal_depth, causal=True, rope_axes=1, final_norm=token_norm, **kw) if temporal_depth else None
+        self.out_norm = None if token_norm else nn.BatchNorm3d(dim)
         self.behavior_embed = nn.Linear(behavior_dim, dim) if behavior_dim else None
         self.aux_losses: dict[str, Tensor] = {}
         self.init_weights()
@@ -136,6 +141,7 @@ class ViViTCore(nn.Module):
         if self.spatial is not None: x = self.spatial(x, (h, w))
         x = rearrange(x, '(b t) (h w) d -> (b h w) t d', b=b, h=h, w=w)
         if self.temporal is not None: x = self.temporal(x, (t,))
-        return rearrange(x, '(b h w) t d -> b d t h w', b=b, h=h, w=w)
+        x = rearrange(x, '(b h w) t d -> b d t h w', b=b, h=h, w=w)
+        return x if self.out_norm is None else self.out_norm(x)
 
-    def extra_repr(self): return f"dim={self.dim}, behavior_dim={self.behavior_dim}"
+    def extra_repr(self): return f"dim={self.dim}, behavior_dim={self.behavior_dim}, out_norm={'token' if self.out_norm is None else 'batch'}"
