@@ -196,13 +196,14 @@ class MultiLevelGaussianReadout(_Readout):
             out = out + einsum(_pool(f, self.mask(l, s['h'], s['w'])), w, 'b n c, n c -> b n')
         return out if self.bias is None else out + self.bias
 
-# %% ../../nbs/12_neuro.readout.ipynb #5b21f76e
+# %% ../../nbs/12_neuro.readout.ipynb #8661772d
 def blur_frames(
     x: np.ndarray,  # (..., H, W) frames
     sigma: float,   # Gaussian standard deviation, pixels
 ) -> np.ndarray:    # (..., H, W) float32: scipy's `gaussian_filter(x, (0, …, sigma, sigma))`
     "Gaussian blur of every frame, as a matrix product per axis with scipy's kernel and reflected borders."
     from scipy.ndimage import gaussian_filter1d
+    if np.ndim(x) < 2: raise ValueError(f"x: expected frames of shape (..., H, W), got shape {np.shape(x)}")
     rows, cols = (torch.from_numpy(gaussian_filter1d(np.eye(n), sigma, axis=0)).float() for n in x.shape[-2:])
     return (rows @ torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) @ cols.T).numpy()
 
