@@ -157,7 +157,7 @@ _VIVIT_NOTES = [
     "attention, softmax attention written out (no SDPA), 2-D patches of one frame per time step (same grid)",
 ]
 
-# %% ../nbs/84_bench.ipynb #6f11a3f6
+# %% ../nbs/84_bench.ipynb #b606dff6
 @register_bench('vivit')
 def bench_vivit(
     device: str|torch.device='cpu',  # where to run
@@ -168,6 +168,7 @@ def bench_vivit(
     tubelet: tuple[int, int, int]=(2, 4, 4), # (tt, th, tw); T, H, W must be multiples
     dim: int|None=None,              # width; default 256 (CPU) or 384 (CUDA)
     depth: int|None=None,            # spatial and temporal attention layers, each; default 2 (CPU) or 6 (CUDA)
+    peer_depth: int|None=None,       # layers of each peer; default depth (matched); 3*depth/2 matches the core's linear-layer FLOPs
     num_heads: int|None=None,        # attention heads; default 4 (CPU) or 6 (CUDA)
     mlp_ratio: float=4.,             # MLP hidden width / dim, in every model
     dtype: str|None=None,            # 'float32', 'bfloat16' or 'float16' (autocast); default float32 (CPU), bfloat16 (CUDA)
@@ -183,6 +184,7 @@ def bench_vivit(
     B, T, H, dim, depth, num_heads = (v if v is not None else size[k] for k, v in
                                       dict(B=B, T=T, H=H, dim=dim, depth=depth, num_heads=num_heads).items())
     W = H if W is None else W
+    peer_depth = depth if peer_depth is None else peer_depth
     min_run_time = size['min_run_time'] if min_run_time is None else min_run_time
     matmul_size = matmul_size or size['matmul_size']
     dtype, mlp_dim = _dtype(dtype, device), int(mlp_ratio * dim)
@@ -200,7 +202,7 @@ def bench_vivit(
     flops, notes = {'core': _step_flops(steps['core']) / B}, list(_VIVIT_NOTES)
     for key, (label, make) in _VIVIT_PEERS.items():
         try:  # counting FLOPs runs one step: a peer that cannot run this configuration fails here
-            steps[key] = autocast(make(stim, B, T, H, W, tuple(tubelet), dim, depth, num_heads, mlp_dim))
+            steps[key] = autocast(make(stim, B, T, H, W, tuple(tubelet), dim, peer_depth, num_heads, mlp_dim))
             flops[key] = _step_flops(steps[key]) / B
         except Exception as e:  # reported, not fatal
             steps.pop(key, None)
@@ -211,7 +213,7 @@ def bench_vivit(
     core_rate, core_flops = B * rates['core'], flops['core']
     matmul_flops = 2 * matmul_size ** 3 * rates['matmul']
     res = dict(name='vivit', device=str(device), dtype=str(dtype).removeprefix('torch.'),
-               sizes=dict(B=B, T=T, H=H, W=W, tubelet=tuple(tubelet), grid=grid, dim=dim, depth=depth,
+               sizes=dict(B=B, T=T, H=H, W=W, tubelet=tuple(tubelet), grid=grid, dim=dim, depth=depth, peer_depth=peer_depth,
                           num_heads=num_heads, mlp_dim=mlp_dim),
                core_samples_per_s=core_rate, core_flops_per_sample=core_flops)
     lines = []
@@ -223,13 +225,18 @@ def bench_vivit(
         lines.append(f"  {label:26s} " + (f"{rate:9.2f} samples/s {flops[key] / 1e9:9.3f} GFLOP/sample   "
                                           f"vcore/peer {res[f'ratio_{key}']:.2f}x, per FLOP {res[f'ratio_{key}_per_flop']:.2f}x"
                                           if rate else "could not run (see notes)"))
+    peer_rates = [res[f'{key}_samples_per_s'] for key in _VIVIT_PEERS if res[f'{key}_samples_per_s']]
+    ceiling = matmul_flops / core_flops  # samples/s if every FLOP of the core ran at torch.matmul's rate
     res.update(core_flop_per_s=core_flops * core_rate, matmul_flop_per_s=matmul_flops,
-               matmul_fraction=core_flops * core_rate / matmul_flops, notes=notes)
+               matmul_fraction=core_flops * core_rate / matmul_flops, core_ceiling_samples_per_s=ceiling,
+               ceiling_ratio=ceiling / max(peer_rates) if peer_rates else None, notes=notes)
     print(f"vivit on {device} ({res['dtype']}; B={B}, T={T}, H={H}, W={W}, tubelet {tuple(tubelet)} -> grid {grid}, "
-          f"dim={dim}, depth {depth} space + {depth} time, heads {num_heads}, MLP {mlp_dim}; forward+backward)")
+          f"dim={dim}, depth {depth} space + {depth} time (peers {peer_depth} layers), heads {num_heads}, MLP {mlp_dim}; forward+backward)")
     print(f"  {'vcore ViViTCore':26s} {core_rate:9.2f} samples/s {core_flops / 1e9:9.3f} GFLOP/sample")
     print('\n'.join(lines))
     print(f"  vcore achieved {res['core_flop_per_s'] / 1e9:.1f} GFLOP/s = {res['matmul_fraction']:.2f}x of torch.matmul "
           f"({matmul_size}x{matmul_size} {res['dtype']}: {matmul_flops / 1e9:.1f} GFLOP/s)")
+    print(f"  ceiling: at torch.matmul's FLOP/s the core would run {ceiling:.2f} samples/s" +
+          (f" = {res['ceiling_ratio']:.2f}x the faster peer" if peer_rates else ""))
     print('\n'.join(f"  note: {n}" for n in notes))
     return res
