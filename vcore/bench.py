@@ -120,7 +120,7 @@ def _dtype(dtype, device):
         raise ValueError(f"dtype: expected 'float32', 'bfloat16' or 'float16', got {dtype!r}")
     return d
 
-# %% ../nbs/84_bench.ipynb #cd3702eb
+# %% ../nbs/84_bench.ipynb #71294842
 def _vit_pytorch_step(stim, B, T, H, W, tubelet, dim, depth, num_heads, mlp_dim):
     "A forward+backward step of vit-pytorch's factorised-self-attention ViViT on `stim` (B, 1, T, H, W)."
     if importlib.util.find_spec('vit_pytorch') is None:
@@ -151,7 +151,8 @@ _VIVIT_PEERS = {'vit_pytorch': ("vit-pytorch ViViT", _vit_pytorch_step),
 _VIVIT_NOTES = [
     "core: depth spatial blocks then depth temporal blocks, one MLP each (2*depth MLPs); peers interleave "
     "space and time attention in depth layers of one MLP each (depth MLPs)",
-    "core: rotary positions, RMSNorm, causal temporal attention (counted as full), q/kv biases",
+    "core: rotary positions, RMSNorm (a chain of kernels on CPU, where LayerNorm is one), causal temporal attention "
+    "(counted as full), q/kv biases",
     "vit-pytorch: learned absolute positions, LayerNorm, no qkv bias, mean pool + linear head, no CLS token",
     "TimeSformer: a CLS token (one more token per frame in spatial attention), an extra linear after temporal "
     "attention, softmax attention written out (no SDPA), 2-D patches of one frame per time step (same grid)",
