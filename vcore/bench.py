@@ -158,7 +158,7 @@ _VIVIT_NOTES = [
     "attention, softmax attention written out (no SDPA), 2-D patches of one frame per time step (same grid)",
 ]
 
-# %% ../nbs/84_bench.ipynb #b606dff6
+# %% ../nbs/84_bench.ipynb #6ccd6fc0
 @register_bench('vivit')
 def bench_vivit(
     device: str|torch.device='cpu',  # where to run
@@ -186,6 +186,8 @@ def bench_vivit(
                                       dict(B=B, T=T, H=H, dim=dim, depth=depth, num_heads=num_heads).items())
     W = H if W is None else W
     peer_depth = depth if peer_depth is None else peer_depth
+    if not isinstance(peer_depth, int) or isinstance(peer_depth, bool) or peer_depth < 1:
+        raise ValueError(f"peer_depth: expected a positive int (layers of each peer), got {peer_depth!r}")
     min_run_time = size['min_run_time'] if min_run_time is None else min_run_time
     matmul_size = matmul_size or size['matmul_size']
     dtype, mlp_dim = _dtype(dtype, device), int(mlp_ratio * dim)
