@@ -46,3 +46,11 @@ def test_train_reads_data_path(tmp_path, tiny_config):
     assert r.returncode == 0, r.stderr
     ck = torch.load(tmp_path/'run'/'last.pt', weights_only=True)
     assert ck['config']['data']['path'] == str(tmp_path/'train.pt')
+
+
+def test_bench_takes_its_arguments_and_names_unknown_ones():
+    r = vcore('bench', 'attention', '--device', 'cpu', '--set', 'B=2', 'N=16', 'dim=32', 'min_run_time=0.05')
+    assert r.returncode == 0, r.stderr
+    assert 'B=2, N=16, dim=32' in r.stdout, r.stdout
+    r = vcore('bench', 'attention', '--device', 'cpu', '--set', 'heads=4')
+    assert r.returncode == 2 and "'heads': not an argument of the 'attention' benchmark" in r.stderr, r.stderr
