@@ -20,7 +20,7 @@ __all__ = ['pyramid_matrix', 'LaplacianPyramid', 'QuadratureFilterBank', 'polar_
            'TemporalSummary', 'FrameEmbedding', 'JEPAPredictor', 'jepa_loss', 'frozen_copy', 'ema_update_',
            'PolarV1Core']
 
-# %% ../../nbs/15_neuro.polar.ipynb #55d277e8
+# %% ../../nbs/15_neuro.polar.ipynb #ca607b8d
 @functools.lru_cache(maxsize=64)
 def pyramid_matrix(
     op: str,      # 'reduce' or 'expand'
@@ -31,7 +31,10 @@ def pyramid_matrix(
     k = torch.tensor([1., 4., 6., 4., 1.], dtype=torch.float64)[None, None] / 16
     eye = torch.eye(positive_int(n, 'n'), dtype=torch.float64)[:, None]   # row j: the unit impulse at j
     if op == 'reduce': y = F.conv1d(F.pad(eye, (2, 2), mode='replicate'), k)[..., ::2]
-    elif op == 'expand': y = F.conv_transpose1d(F.pad(eye, (1, 1), mode='replicate'), 2 * k, stride=2)[..., 4:4 + m]
+    elif op == 'expand':
+        if not isinstance(m, int) or not 1 <= m <= 2 * n:
+            raise ValueError(f"m: expected the output length of 'expand', 1 <= m <= 2n={2 * n} for n={n}, got {m!r}")
+        y = F.conv_transpose1d(F.pad(eye, (1, 1), mode='replicate'), 2 * k, stride=2)[..., 4:4 + m]
     else: raise ValueError(f"op: expected 'reduce' or 'expand', got {op!r}")
     return y[:, 0].T.contiguous()   # column j: the response to the impulse at j
 
@@ -259,7 +262,7 @@ class BehaviorEncoder(nn.Module):
 
     def extra_repr(self) -> str: return f"in_dim={self.in_dim}, pairs={self.pairs}, ppd={self.ppd}"
 
-# %% ../../nbs/15_neuro.polar.ipynb #a7b688e8
+# %% ../../nbs/15_neuro.polar.ipynb #2630ed89
 def phase_advance(
     slip: Tensor,        # (B, L, 2) retinal velocity, pixels/s, components (column, row)
     wavevector: Tensor,  # (P, 2) radians per pixel, same pixels and components
@@ -280,6 +283,8 @@ def decay_weights(
     for name, v in (('angle', angle), ('input_angle', input_angle)):
         if v is not None: check_shape(v, 'b l p', name, **dict(zip('blp', rate.shape)))
     if input_angle is not None and angle is None: raise ValueError("input_angle: expected together with angle (complex weights)")
+    if not isinstance(first, int) or not 0 <= first < rate.shape[1]:
+        raise ValueError(f"first: expected an int step in [0, L={rate.shape[1]}), got {first!r}")
     zero = torch.zeros_like(rate[:, :1])
     log_keep = torch.cat([zero, torch.log1p(-rate[:, 1:].clamp(max=1 - 1e-6))], 1).cumsum(1)   # Σ_{0<u≤t} log(1 − r_u)
     gap = log_keep[:, first:, None] - log_keep[:, None]                                        # (B, K, L, P): t, s
