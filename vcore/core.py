@@ -4,20 +4,23 @@
 
 # %% ../nbs/00_core.ipynb #0173cd3b
 from __future__ import annotations
-import copy, dataclasses, random, types, typing, importlib, operator
+import contextlib, copy, dataclasses, json, math, os, random, re, tempfile, types, typing, importlib, operator, uuid
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
 import yaml
 
 # %% auto #0
-__all__ = ['RECIPES', 'BUILTIN_SYSTEMS', 'seed_everything', 'seed_worker', 'get_rng_state', 'set_rng_state', 'get_device',
-           'check_shape', 'positive_int', 'TrainConfig', 'Config', 'from_dict', 'apply_overrides', 'Recipe',
-           'register_recipe', 'get_recipe', 'list_presets', 'load_config', 'config_to_dict', 'save_config', 'to_device']
+__all__ = ['RANGES', 'RECIPES', 'BUILTIN_SYSTEMS', 'seed_everything', 'seed_worker', 'get_rng_state', 'set_rng_state',
+           'get_device', 'check_shape', 'positive_int', 'positive_ints', 'positive_float', 'fraction', 'check_array',
+           'require_keys', 'atomic_write', 'write_text_atomic', 'write_json', 'remove_stale_temps', 'check_writable',
+           'split_indices', 'ranged', 'check_range', 'check_ranges', 'TrainConfig', 'Config', 'from_dict',
+           'apply_overrides', 'Recipe', 'register_recipe', 'get_recipe', 'list_presets', 'load_config',
+           'config_to_dict', 'save_config', 'to_device']
 
 # %% ../nbs/00_core.ipynb #40adf43d
 def seed_everything(seed: int) -> torch.Generator:
@@ -98,28 +101,223 @@ def positive_int(
         raise ValueError(f"{name}: expected {'a positive integer' if least == 1 else f'an integer >= {least}'}, got {v!r}")
     return i
 
+# %% ../nbs/00_core.ipynb #88cc896b
+def positive_ints(
+    v,                # an int, or a sequence of ints
+    name: str,        # what it is called in the error
+    n: int|None=None, # how many items; an int is repeated n times
+    least: int=1,     # smallest allowed item
+) -> tuple[int, ...]:
+    "`v` as a tuple of ints >= `least` (of length `n` when given), or a ValueError naming `name`."
+    one = 'a positive integer' if least == 1 else f'an integer >= {least}'
+    what = f"{one} or {n} of them" if n else f"a non-empty sequence of integers >= {least}"
+    try: items = (operator.index(v),) * (n or 1)
+    except TypeError:
+        if isinstance(v, (str, bytes)) or not hasattr(v, '__len__'): raise ValueError(f"{name}: expected {what}, got {v!r}") from None
+        items = tuple(v)
+    if (n is not None and len(items) != n) or not items: raise ValueError(f"{name}: expected {what}, got {v!r}")
+    return tuple(positive_int(x, f'{name}[{i}]', least) for i, x in enumerate(items))
+
+def positive_float(
+    v,                       # the value to check
+    name: str,               # what it is called in the error
+    allow_zero: bool=False,  # accept 0 as well
+) -> float:
+    "`v` as a finite float > 0 (or >= 0), or a ValueError naming `name`."
+    ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and math.isfinite(v) and (v >= 0 if allow_zero else v > 0)
+    if not ok: raise ValueError(f"{name}: expected a finite number {'>= 0' if allow_zero else '> 0'}, got {v!r}")
+    return float(v)
+
+def fraction(v, name: str) -> float:
+    "`v` as a float strictly between 0 and 1, or a ValueError naming `name`."
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not 0 < v < 1:
+        raise ValueError(f"{name}: expected a number in (0, 1), got {v!r}")
+    return float(v)
+
+# %% ../nbs/00_core.ipynb #3b805ad0
+_DTYPES = {  # contract name: (test on a numpy dtype, what the error says)
+    'uint8': (lambda d: d == np.uint8, 'uint8'), 'float32': (lambda d: d in (np.float32, np.float64), 'float32 (or float64)'),
+    'int64': (lambda d: np.issubdtype(d, np.integer), 'integer'), 'float': (lambda d: d.kind in 'iuf', 'a real number'),
+    'str': (lambda d: d.kind == 'U', 'str'), 'bool': (lambda d: d == np.bool_ or np.issubdtype(d, np.integer), 'bool (or 0/1 integers)')}
+
+def check_array(
+    x,                    # the value read from the file
+    key: str,             # its key in the file
+    where: str,           # the file (or object) it came from, for the message
+    axes: str,            # axis names, e.g. 'T H W'; digits are fixed sizes; '' a scalar
+    dtype: str,           # one of `_DTYPES`: 'uint8', 'float32', 'int64', 'float', 'str', 'bool'
+    sizes: dict|None=None,# axis sizes seen so far (same letter, same size); updated in place
+    finite: bool=False,   # refuse NaN and inf
+):
+    "`x` as an array of the contract's `dtype` (a float for 'float', a tuple for 'str'), or an error naming `where` and `key`."
+    sizes = {} if sizes is None else sizes
+    x = np.asarray(x)
+    test, want = _DTYPES[dtype]
+    if not test(x.dtype): raise TypeError(f"{where}: key {key!r}: expected dtype {want}, got {x.dtype}")
+    names = axes.split()
+    if x.ndim != len(names) or any((int(a) if a.isdigit() else sizes.get(a, m)) != m for a, m in zip(names, x.shape)):
+        spec = ', '.join(f'{a}={sizes[a]}' if a in sizes else a for a in names)
+        raise ValueError(f"{where}: key {key!r}: expected shape ({spec}), got {x.shape}")
+    sizes.update({a: m for a, m in zip(names, x.shape) if not a.isdigit()})
+    if finite and x.dtype.kind == 'f' and not np.isfinite(x).all():
+        bad = np.argwhere(~np.isfinite(x))[0] if x.ndim else ()
+        raise ValueError(f"{where}: key {key!r}: expected finite values, got {x[tuple(bad)]} at index {tuple(int(i) for i in bad)}")
+    if dtype == 'float': return float(x)
+    if dtype == 'str': return tuple(str(s) for s in x.reshape(-1)) if x.ndim else str(x)
+    if dtype == 'bool':
+        if not np.isin(x, (0, 1)).all(): raise ValueError(f"{where}: key {key!r}: expected values 0 or 1")
+        return x.astype(bool)
+    return x.astype(dtype, copy=False)
+
+def require_keys(d, keys, where: str, what: str='the file'):
+    "ValueError naming `where` and the first of `keys` missing from mapping `d`."
+    if not hasattr(d, 'keys'): raise TypeError(f"{where}: expected a mapping with keys {list(keys)}, got {type(d).__name__}")
+    missing = [k for k in keys if k not in d]
+    if missing: raise ValueError(f"{where}: missing key {missing[0]!r}; {what} holds {list(keys)}")
+
+# %% ../nbs/00_core.ipynb #32c0a3d2
+_TEMP = re.compile(r'^\..+\.(\d+)(\.[0-9a-f]{8})?\.tmp$')
+
+@contextlib.contextmanager
+def atomic_write(
+    path: str|Path, # the file to (re)place
+) -> Iterator[Path]:# a temporary path beside it, to write
+    "Write to a temporary file, then fsync it and rename it over `path`; on an error remove it."
+    path = Path(path)
+    if path.is_dir(): raise IsADirectoryError(f"{path}: is a folder; expected a file path")
+    if not path.parent.is_dir(): raise FileNotFoundError(f"{path}: folder {path.parent} does not exist")
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp')
+    try:
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
+        try: os.fsync(fd)
+        finally: os.close(fd)
+        os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
+
+def write_text_atomic(path: str|Path, text: str):
+    "Write `text` to `path` atomically."
+    with atomic_write(path) as tmp: tmp.write_text(text)
+
+def write_json(path: str|Path, obj):
+    "Write `obj` as indented JSON to `path` atomically (numbers of numpy and torch as floats)."
+    write_text_atomic(path, json.dumps(obj, indent=2, default=float) + '\n')
+
+def remove_stale_temps(folder: str|Path) -> list[Path]:
+    "Remove temporary files of `atomic_write` that dead processes left in `folder`; return them."
+    folder, gone = Path(folder), []
+    if not folder.is_dir(): return gone
+    for p in folder.iterdir():
+        m = _TEMP.match(p.name)
+        if not m or not p.is_file(): continue
+        try: os.kill(int(m.group(1)), 0); continue     # the writer is alive: leave its file
+        except ProcessLookupError: pass
+        except (PermissionError, OverflowError): continue
+        p.unlink(missing_ok=True); gone.append(p)
+    return gone
+
+# %% ../nbs/00_core.ipynb #c2114419
+def check_writable(
+    path: str|Path,        # a folder or file that will be written
+    folder: bool=True,     # True: `path` is a folder; False: a file
+    name: str='--out',     # what it is called in the message
+) -> Path:
+    "`path`, after checking it can be created and written; a ValueError naming `name` otherwise. Creates nothing."
+    path = Path(path)
+    if folder and path.exists() and not path.is_dir(): raise ValueError(f"{name} {str(path)!r}: is a file; expected a folder")
+    if not folder and path.is_dir(): raise ValueError(f"{name} {str(path)!r}: is a folder; expected a file path")
+    probe = path if folder else path.parent
+    while not probe.exists(): probe = probe.parent
+    if not probe.is_dir(): raise ValueError(f"{name} {str(path)!r}: {str(probe)!r} is a file, so no folder can be made inside it")
+    try: tempfile.TemporaryFile(dir=probe).close()
+    except OSError as e: raise ValueError(f"{name} {str(path)!r}: cannot write in {str(probe)!r} ({e.strerror or e})") from None
+    return path
+
+# %% ../nbs/00_core.ipynb #739467f0
+def split_indices(
+    n_or_labels,             # an int N (plain split of range(N)), or (N,) labels to stratify by
+    val_frac: float=0.2,     # fraction held out, in (0, 1)
+    seed: int=0,
+    groups=None,             # (N,) group ids, each group kept whole on one side (with an int N only)
+) -> tuple[np.ndarray, np.ndarray]: # sorted train indices, sorted validation indices (int64)
+    "Seeded train / validation split of `range(N)`: plain, stratified by label, or by whole groups."
+    from sklearn.model_selection import GroupShuffleSplit, train_test_split
+    val_frac = fraction(val_frac, 'val_frac')
+    labels = None
+    if isinstance(n_or_labels, (int, np.integer)) and not isinstance(n_or_labels, bool): n = positive_int(n_or_labels, 'n')
+    else:
+        labels = np.asarray(n_or_labels)
+        if labels.ndim != 1 or not len(labels): raise ValueError(f"labels: expected labels of shape (N,) with N >= 1, got shape {labels.shape}")
+        if groups is not None: raise ValueError("groups: a split is stratified by labels or grouped, not both; pass N with groups")
+        n = len(labels)
+    idx = np.arange(n)
+    try:
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (n,): raise ValueError(f"groups: expected shape ({n},), got {groups.shape}")
+            tr, va = next(GroupShuffleSplit(1, test_size=val_frac, random_state=seed).split(idx, groups=groups))
+        else: tr, va = train_test_split(idx, test_size=val_frac, random_state=seed, stratify=labels)
+    except ValueError as e:
+        if str(e).startswith('groups:'): raise
+        what = f"{len(np.unique(groups))} groups" if groups is not None else f"{n} samples"
+        raise ValueError(f"cannot split {what} with val_frac={val_frac} ({e})") from None
+    return np.sort(tr).astype(np.int64), np.sort(va).astype(np.int64)
+
+# %% ../nbs/00_core.ipynb #2539e08f
+RANGES = {'positive': ('> 0', lambda x: x > 0), 'nonneg': ('>= 0', lambda x: x >= 0),
+          'fraction': ('in (0, 1)', lambda x: 0 < x < 1), 'unit': ('in (0, 1]', lambda x: 0 < x <= 1),
+          'prob': ('in [0, 1]', lambda x: 0 <= x <= 1), 'beta': ('in [0, 1)', lambda x: 0 <= x < 1)}
+
+def ranged(default, range, **kw):
+    "A dataclass `field` with a declared range (a name in `RANGES` or a tuple of allowed values); mutable defaults are copied."
+    if not isinstance(range, tuple) and range not in RANGES: raise ValueError(f"range: expected one of {list(RANGES)} or a tuple of values, got {range!r}")
+    if isinstance(default, (list, dict)): return field(default_factory=lambda: copy.deepcopy(default), metadata={'range': range}, **kw)
+    return field(default=default, metadata={'range': range}, **kw)
+
+def check_range(v, range, key: str):
+    "`v` when it lies in `range`; a ValueError naming `key`, the value and the range otherwise."
+    if v is None: return v
+    if isinstance(range, tuple):
+        if v not in range: raise ValueError(f"{key}: expected one of {', '.join(map(repr, range))}, got {v!r}")
+        return v
+    if isinstance(v, (list, tuple)):
+        for i, x in enumerate(v): check_range(x, range, f'{key}[{i}]')
+        return v
+    what, ok = RANGES[range]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not ok(v):
+        raise ValueError(f"{key}: expected a finite number {what}, got {v!r}")
+    return v
+
+def check_ranges(obj, prefix: str='') -> Any:
+    "Check every ranged field of dataclass `obj` (and of nested dataclasses); return `obj`."
+    for f in dataclasses.fields(obj):
+        key, v = '.'.join(filter(None, [prefix, f.name])), getattr(obj, f.name)
+        if 'range' in f.metadata: check_range(v, f.metadata['range'], key)
+        if dataclasses.is_dataclass(v) and not isinstance(v, type): check_ranges(v, key)
+    return obj
+
 # %% ../nbs/00_core.ipynb #975e73b6
 @dataclass
 class TrainConfig:
     "Optimisation and bookkeeping settings shared by every system."
-    steps: int = 1000              # optimizer steps in the whole run
-    batch_size: int = 32           # samples per step on each process (before accumulation)
-    lr: float = 1e-3               # peak learning rate of AdamW
-    weight_decay: float = 0.05     # AdamW decay; never applied to norms, biases, embeddings, positions, registers
-    betas: tuple[float, float] = (0.9, 0.999)
-    warmup_steps: int = 100        # linear warm-up, then cosine decay to `min_lr_ratio * lr`
-    min_lr_ratio: float = 0.0
-    clip_grad: float|None = 1.0    # max global gradient norm; None disables clipping
-    accum_steps: int = 1           # micro-batches per optimizer step
-    eval_every: int = 200          # steps between evaluations (and checkpoints)
-    log_every: int = 10            # steps between training-loss log lines
-    monitor: str = 'val/loss'      # metric that picks `best.pt` and drives early stopping
-    monitor_mode: str = 'min'      # 'min' or 'max'
-    patience: int|None = None      # evaluations without improvement before stopping; None never stops early
-    num_workers: int = 0           # DataLoader workers
-    seed: int = 0
-    device: str = 'auto'
-    amp: bool = True               # bf16 autocast on CUDA (no effect on CPU)
+    steps: int = ranged(1000, 'positive')          # optimizer steps in the whole run
+    batch_size: int = ranged(32, 'positive')       # samples per step on each process (before accumulation)
+    lr: float = ranged(1e-3, 'positive')           # peak learning rate of AdamW
+    weight_decay: float = ranged(0.05, 'nonneg')   # AdamW decay; never applied to norms, biases, embeddings, positions, registers
+    betas: tuple[float, float] = ranged((0.9, 0.999), 'beta')
+    warmup_steps: int = ranged(100, 'nonneg')      # linear warm-up, then cosine decay to `min_lr_ratio * lr`
+    min_lr_ratio: float = ranged(0.0, 'prob')
+    clip_grad: float|None = ranged(1.0, 'positive')# max global gradient norm; None disables clipping
+    accum_steps: int = ranged(1, 'positive')       # micro-batches per optimizer step
+    eval_every: int = ranged(200, 'positive')      # steps between evaluations (and checkpoints)
+    log_every: int = ranged(10, 'positive')        # steps between training-loss log lines
+    monitor: str = 'val/loss'                      # metric that picks `best.pt` and drives early stopping
+    monitor_mode: str = ranged('min', ('min', 'max'))
+    patience: int|None = ranged(None, 'positive')  # evaluations without improvement before stopping; None never stops early
+    num_workers: int = ranged(0, 'nonneg')         # DataLoader workers
+    seed: int = ranged(0, 'nonneg')
+    device: str = 'auto'                           # 'auto', 'cpu', 'cuda' or 'cuda:N'
+    amp: bool = True                               # bf16 autocast on CUDA (no effect on CPU)
 
 @dataclass
 class Config:
@@ -176,7 +374,7 @@ def _check_value(v, tp, key: str):
 
 # %% ../nbs/00_core.ipynb #8ebbe7b7
 def from_dict(cls: type, d: dict, prefix: str='') -> Any:
-    "Build dataclass `cls` from a mapping, checking keys and value types; errors name the dotted key."
+    "Build dataclass `cls` from a mapping, checking keys, value types and declared ranges; errors name the dotted key."
     where = prefix or cls.__name__
     if not isinstance(d, dict): raise ValueError(f"{where}: expected a mapping of {cls.__name__} fields, got {type(d).__name__}")
     hints, fields = typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls)}
@@ -188,7 +386,7 @@ def from_dict(cls: type, d: dict, prefix: str='') -> Any:
         if name in d: kw[name] = _check_value(d[name], hints[name], key)
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise ValueError(f"missing key {key!r} ({getattr(hints[name], '__name__', hints[name])}) in {where}")
-    return cls(**kw)
+    return check_ranges(cls(**kw), prefix)
 
 # %% ../nbs/00_core.ipynb #4d364323
 def apply_overrides(d: dict, overrides: list[str]|tuple[str, ...]=()) -> dict:
@@ -225,6 +423,8 @@ class Recipe:
     build_eval_data: Callable|None = None  # (cfg, path) -> dataset of held-out files for `vcore eval`
     demo: Callable|None = None             # (out_dir, figures_dir, device) -> {name: value}; for `vcore demo`
     explain: Callable|None = None          # (model, cfg, data_path, out_path, device, **options) -> summary; for `vcore explain`
+    resolve: Callable|None = None          # (cfg, train_dataset) -> cfg with its data-derived fields filled, so build_model needs no data
+    init_model: Callable|None = None       # (model, cfg, train_dataset) -> None: data-driven initialisation, at training time only
 
 # %% ../nbs/00_core.ipynb #d5654eeb
 RECIPES: dict[str, Recipe] = {}
@@ -295,7 +495,7 @@ def config_to_dict(cfg: Config) -> dict:
 
 def save_config(cfg: Config, path: str|Path):
     "Write `cfg` as YAML that `load_config` reads back."
-    Path(path).write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
+    write_text_atomic(path, yaml.safe_dump(config_to_dict(cfg), sort_keys=False))
 
 # %% ../nbs/00_core.ipynb #2ed6399f
 def to_device(batch, device: torch.device|str, non_blocking: bool=False):

@@ -5,12 +5,13 @@
 # %% ../../nbs/06_layers.quantize.ipynb #be24c1fd
 from __future__ import annotations
 import math
-import operator
 
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from einops import einsum, rearrange
+
+from ..core import positive_int, positive_ints
 
 # %% auto #0
 __all__ = ['FSQ', 'LFQ', 'codebook_stats']
@@ -32,14 +33,6 @@ def _check_indices(indices, size: int, name: str='indices'):
     if indices.numel() and (indices.min() < 0 or indices.max() >= size):
         raise ValueError(f"{name}: expected values in [0, {size}), got values in [{indices.min().item()}, {indices.max().item()}]")
 
-# %% ../../nbs/06_layers.quantize.ipynb #e77707af
-def _levels(levels) -> tuple[int, ...]:
-    try: levels = tuple(operator.index(v) for v in levels)
-    except TypeError: levels = ()
-    if not levels or min(levels) < 2:
-        raise ValueError(f"levels: expected a non-empty sequence of integers >= 2, got {levels!r}")
-    return levels
-
 # %% ../../nbs/06_layers.quantize.ipynb #1b126634
 class FSQ(nn.Module):
     "Finite scalar quantization: bound each channel to its number of levels, round straight-through, scale to [-1, 1]."
@@ -48,7 +41,7 @@ class FSQ(nn.Module):
         eps: float=1e-3,     # the bound spans (L - 1)(1 + eps)/2 either side of its centre
     ):
         super().__init__()
-        self.levels = _levels(levels)
+        self.levels = positive_ints(levels, 'levels', least=2)
         self.eps = eps
         L = torch.tensor(self.levels)
         self.register_buffer('_L', L, persistent=False)
@@ -108,10 +101,8 @@ class LFQ(nn.Module):
         inv_temperature: float=100.,   # τ of the soft assignment softmax(2τ z·c)
     ):
         super().__init__()
-        try: dim = operator.index(dim)
-        except TypeError: dim = None
-        if dim is None or not 1 <= dim <= 16: raise ValueError(f"dim: expected an integer in [1, 16], got {dim!r}")
-        self.dim = dim
+        self.dim = dim = positive_int(dim, 'dim')
+        if dim > 16: raise ValueError(f"dim: expected an integer in [1, 16] (2^dim codes), got {dim!r}")
         self.entropy_weight, self.commitment_weight = entropy_weight, commitment_weight
         self.diversity_gamma, self.inv_temperature = diversity_gamma, inv_temperature
         self.register_buffer('_bits', 2 ** torch.arange(dim), persistent=False)
@@ -169,9 +160,7 @@ def codebook_stats(
     codebook_size: int, # K, the number of codes
 ) -> dict[str, float]:  # {'usage': fraction of codes used, 'perplexity': exp(entropy of the histogram)}
     "Codebook usage and perplexity of a set of code indices."
-    try: K = operator.index(codebook_size)
-    except TypeError: K = 0
-    if K < 1: raise ValueError(f"codebook_size: expected a positive integer, got {codebook_size!r}")
+    K = positive_int(codebook_size, 'codebook_size')
     _check_indices(indices, K)
     if not indices.numel(): raise ValueError("indices: expected at least one index, got an empty tensor")
     counts = torch.bincount(indices.reshape(-1).long().cpu(), minlength=K).double()

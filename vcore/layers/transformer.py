@@ -4,7 +4,7 @@
 
 # %% ../../nbs/02_layers.transformer.ipynb #cee17747
 from __future__ import annotations
-import math
+import functools, math
 
 import torch
 from torch import nn, Tensor
@@ -16,27 +16,43 @@ from ..core import check_shape
 from .attention import Attention, RotaryEmbedding, grid_positions
 
 # %% auto #0
-__all__ = ['make_mlp', 'Block', 'Registers', 'Encoder']
+__all__ = ['NORM_LAYERS', 'ACT_LAYERS', 'MLP_LAYERS', 'get_norm_layer', 'get_act_layer', 'make_mlp', 'Block', 'Registers',
+           'Encoder']
+
+# %% ../../nbs/02_layers.transformer.ipynb #71bc95e4
+def _group_norm(num_channels: int, **kw) -> nn.GroupNorm:
+    "GroupNorm with the largest divisor of `num_channels` that is at most 8 as its number of groups."
+    return nn.GroupNorm(max(g for g in range(1, min(num_channels, 8) + 1) if num_channels % g == 0), num_channels, **kw)
+
+NORM_LAYERS = {'rmsnorm': functools.partial(nn.RMSNorm, eps=1e-6), 'layernorm': functools.partial(nn.LayerNorm, eps=1e-6),
+               'batchnorm1d': nn.BatchNorm1d, 'batchnorm2d': nn.BatchNorm2d, 'batchnorm3d': nn.BatchNorm3d, 'groupnorm': _group_norm}
+ACT_LAYERS = {'gelu': nn.GELU, 'elu': nn.ELU, 'silu': nn.SiLU, 'relu': nn.ReLU, 'identity': nn.Identity}
+
+def _resolve(v, table: dict, name: str):
+    if callable(v): return v
+    if isinstance(v, str) and v in table: return table[v]
+    raise ValueError(f"{name}: expected a layer class or one of {', '.join(map(repr, table))}, got {v!r}")
+
+def get_norm_layer(v) -> type:
+    "The norm layer class named `v` in `NORM_LAYERS` (or `v` itself when it is a class or callable); called as `norm_layer(dim)`."
+    return _resolve(v, NORM_LAYERS, 'norm_layer')
+
+def get_act_layer(v) -> type:
+    "The activation class named `v` in `ACT_LAYERS` (or `v` itself)."
+    return _resolve(v, ACT_LAYERS, 'act_layer')
 
 # %% ../../nbs/02_layers.transformer.ipynb #e3c9512f
+MLP_LAYERS = {'mlp': lambda dim, hidden, drop: Mlp(dim, hidden, act_layer=nn.GELU, drop=drop),
+              'swiglu': lambda dim, hidden, drop: SwiGLU(dim, int(2 / 3 * hidden), drop=drop)}
+
 def make_mlp(
     dim: int,              # input and output width
     mlp_ratio: float=4.,   # hidden width / dim (SwiGLU: 2/3 of it)
-    kind: str='gelu',      # 'gelu' (timm Mlp) or 'swiglu' (timm SwiGLU)
+    mlp_layer='mlp',       # 'mlp' (timm's GELU Mlp), 'swiglu' (timm SwiGLU), or a callable (dim, hidden, drop) -> module
     drop: float=0.,        # dropout after the activation and after the output layer
 ) -> nn.Module:
     "The feed-forward layer of a transformer block: timm's GELU `Mlp` or `SwiGLU`."
-    if kind == 'gelu': return Mlp(dim, int(mlp_ratio * dim), act_layer=nn.GELU, drop=drop)
-    if kind == 'swiglu': return SwiGLU(dim, int(2 / 3 * mlp_ratio * dim), drop=drop)
-    raise ValueError(f"kind: expected 'gelu' or 'swiglu', got {kind!r}")
-
-# %% ../../nbs/02_layers.transformer.ipynb #c58a2665
-_NORMS = {'rmsnorm': nn.RMSNorm, 'layernorm': nn.LayerNorm}
-
-def _make_norm(norm: str, dim: int) -> nn.Module:
-    "RMSNorm or LayerNorm with eps 1e-6, as timm's ViT."
-    if norm not in _NORMS: raise ValueError(f"norm: expected one of {sorted(_NORMS)}, got {norm!r}")
-    return _NORMS[norm](dim, eps=1e-6)
+    return _resolve(mlp_layer, MLP_LAYERS, 'mlp_layer')(dim, int(mlp_ratio * dim), drop)
 
 # %% ../../nbs/02_layers.transformer.ipynb #79bb35d6
 class Block(nn.Module):
@@ -45,8 +61,8 @@ class Block(nn.Module):
         dim: int,                # width of the tokens
         num_heads: int=8,        # attention heads
         mlp_ratio: float=4.,     # MLP hidden width / dim
-        mlp: str='gelu',         # 'gelu' or 'swiglu'
-        norm: str='rmsnorm',     # 'rmsnorm' or 'layernorm'
+        mlp_layer='mlp',         # 'mlp' (GELU), 'swiglu', or a callable (see `make_mlp`)
+        norm_layer='rmsnorm',    # 'rmsnorm', 'layernorm', or a class called as norm_layer(dim)
         qkv_bias: bool=True,     # bias in the q and kv projections
         gate: bool=False,        # sigmoid output gate in attention (Qiu et al. 2025)
         causal: bool=False,      # causal self-attention
@@ -58,12 +74,13 @@ class Block(nn.Module):
     ):
         super().__init__()
         attn_kw = dict(num_heads=num_heads, qkv_bias=qkv_bias, gate=gate, attn_drop=attn_drop, proj_drop=proj_drop)
-        self.norm1 = _make_norm(norm, dim)
+        norm_layer = get_norm_layer(norm_layer)
+        self.norm1 = norm_layer(dim)
         self.attn = Attention(dim, causal=causal, **attn_kw)
-        self.norm_cross = _make_norm(norm, dim) if cross else None
+        self.norm_cross = norm_layer(dim) if cross else None
         self.cross_attn = Attention(dim, kv_dim=kv_dim, **attn_kw) if cross else None
-        self.norm2 = _make_norm(norm, dim)
-        self.mlp = make_mlp(dim, mlp_ratio, mlp, drop=proj_drop)
+        self.norm2 = norm_layer(dim)
+        self.mlp = make_mlp(dim, mlp_ratio, mlp_layer, drop=proj_drop)
         self.drop_path = StochasticDepth(drop_path, mode='row')
 
     def forward(self,
@@ -131,8 +148,8 @@ class Encoder(nn.Module):
         depth: int,              # number of blocks
         num_heads: int=8,        # attention heads
         mlp_ratio: float=4.,     # MLP hidden width / dim
-        mlp: str='gelu',         # 'gelu' or 'swiglu'
-        norm: str='rmsnorm',     # 'rmsnorm' or 'layernorm'
+        mlp_layer='mlp',         # 'mlp' (GELU), 'swiglu', or a callable (see `make_mlp`)
+        norm_layer='rmsnorm',    # 'rmsnorm', 'layernorm', or a class called as norm_layer(dim)
         qkv_bias: bool=True,     # bias in the q and kv projections
         gate: bool=False,        # sigmoid output gate in attention
         causal: bool=False,      # causal self-attention: token i sees tokens <= i
@@ -148,11 +165,11 @@ class Encoder(nn.Module):
         self.dim, self.depth, self.rope_axes = dim, depth, rope_axes
         dpr = torch.linspace(0, drop_path, depth).tolist()
         self.blocks = nn.ModuleList([
-            Block(dim, num_heads, mlp_ratio, mlp=mlp, norm=norm, qkv_bias=qkv_bias, gate=gate, causal=causal, drop_path=p)
+            Block(dim, num_heads, mlp_ratio, mlp_layer=mlp_layer, norm_layer=norm_layer, qkv_bias=qkv_bias, gate=gate, causal=causal, drop_path=p)
             for p in dpr])
         self.rope = RotaryEmbedding(self.blocks[0].attn.head_dim, rope_axes, rope_theta) if rope_axes else None
         self.registers = Registers(num_registers, dim)
-        self.norm = _make_norm(norm, dim) if final_norm else nn.Identity()
+        self.norm = get_norm_layer(norm_layer)(dim) if final_norm else nn.Identity()
         self.init_weights()
 
     def init_weights(self):

@@ -82,7 +82,7 @@ class ViViTCore(nn.Module):
         pad: bool=False,          # pad the video up to multiples of the tubelet (time on the past side); False: raise
         overlap: int=0,           # pixels each token's kernel reaches past its tubelet on every side
         num_registers: int=0,     # register tokens in each encoder
-        mlp: str='gelu',          # 'gelu' or 'swiglu'
+        mlp: str='mlp',          # 'mlp' (GELU) or 'swiglu'
         norm: str='rmsnorm',      # 'rmsnorm' or 'layernorm'
         drop_path: float=0.,      # stochastic depth rate of the last block of each encoder
         behavior_dim: int=0,      # behaviour features F per frame; 0: no behaviour conditioning
@@ -95,7 +95,7 @@ class ViViTCore(nn.Module):
         if out_norm not in ('token', 'batch'): raise ValueError(f"out_norm: expected 'token' or 'batch', got {out_norm!r}")
         self.dim, self.out_channels, self.behavior_dim = dim, dim, behavior_dim
         self.embed = TubeletEmbed(in_channels, dim, tubelet, pad, overlap)
-        kw = dict(num_heads=num_heads, mlp_ratio=mlp_ratio, mlp=mlp, norm=norm, drop_path=drop_path, num_registers=num_registers)
+        kw = dict(num_heads=num_heads, mlp_ratio=mlp_ratio, mlp_layer=mlp, norm_layer=norm, drop_path=drop_path, num_registers=num_registers)
         token_norm = out_norm == 'token'   # the last encoder ends with its norm only when the tokens are normalised one by one
         self.spatial = (Encoder(dim, spatial_depth, rope_axes=2, final_norm=token_norm or bool(temporal_depth), **kw)
                         if spatial_depth else None)
