@@ -352,12 +352,13 @@ def _log_train(self: Trainer, grad_norm, bar):
 
 # %% ../nbs/81_train.ipynb #295e63c8
 def load_model(
-    checkpoint: str|Path,         # best.pt or last.pt written by `Trainer`
+    checkpoint: str|Path|dict,    # best.pt or last.pt written by `Trainer` (or what `load_checkpoint` read from it)
     device: str|torch.device='cpu',
     system: str|None=None,        # refuse a checkpoint of any other system
 ) -> tuple[nn.Module, Config, Recipe]: # the model in eval mode, its config, its recipe
     "Rebuild a checkpoint's model from its config alone and load its weights."
-    ck = load_checkpoint(checkpoint)
+    ck = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(checkpoint)
+    if isinstance(checkpoint, dict): checkpoint = 'given as a dict'
     have = ck['config'].get('system') if isinstance(ck['config'], dict) else None
     if system is not None and have != system:
         raise ValueError(f"checkpoint {str(checkpoint)!r} is a {have!r} run; expected a {system!r} checkpoint")
