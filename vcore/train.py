@@ -100,7 +100,7 @@ class Trainer:
         cfg: Config,            # the run's config
         out_dir: str|Path|None=None, # receives best.pt, last.pt, config.yaml, metrics.jsonl; None writes nothing
         recipe: Recipe|None=None,    # defaults to the registered recipe of `cfg.system`
-        progress: bool|None=None,    # tqdm bar; default: only on a terminal, on rank 0, outside tests
+        progress: bool|None=None,    # tqdm bar; default: only on a terminal, on rank 0
     ):
         self.recipe = recipe or get_recipe(cfg.system)
         tc = check_ranges(cfg.train, 'train')   # a Config built in Python gets the checks load_config makes
@@ -125,7 +125,7 @@ class Trainer:
         if self.steps_per_epoch < 1:
             raise ValueError(f"train set has {len(self.train_ds)} samples; one step needs batch_size*accum_steps*world = "
                              f"{tc.batch_size * tc.accum_steps * self.world} (in full batches of the recipe's batch plan)")
-        if progress is None: progress = sys.stderr.isatty() and not os.environ.get('IN_TEST')
+        if progress is None: progress = sys.stderr.isatty()
         self.progress = progress and self.rank == 0
 
     @property
