@@ -86,6 +86,7 @@ def save_atomic(obj, path: str|Path):
 def load_checkpoint(path: str|Path, map_location='cpu') -> dict:
     "Load a vcore checkpoint safely (`weights_only=True`); errors name the file and what was expected."
     path = Path(path)
+    if path.is_dir(): raise ValueError(f"checkpoint {str(path)!r} is a folder; expected a checkpoint file such as {str(path/'best.pt')!r}")
     if not path.is_file(): raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
     try: ck = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e: raise ValueError(f"checkpoint {str(path)!r} is not a readable vcore checkpoint ({type(e).__name__}: {str(e)[:200]})") from None
