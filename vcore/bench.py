@@ -249,3 +249,7 @@ def bench_vivit(
           (f" = {res['ceiling_ratio']:.2f}x the faster peer" if peer_rates else ""))
     print('\n'.join(f"  note: {n}" for n in notes))
     return res
+
+# %% ../nbs/84_bench.ipynb #63d7ab66
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

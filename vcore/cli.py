@@ -149,3 +149,7 @@ def main(argv: list[str]|None=None) -> int:
         print(f'vcore {cmd}: error: {msg}', file=sys.stderr)
         return 2
     return 0
+
+# %% ../nbs/83_cli.ipynb #d95ccdc6
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

@@ -150,3 +150,7 @@ def demo(out: str|Path, figures: str|Path, device: str='auto') -> dict:
 
 recipe = register_recipe(Recipe('toy', ToyData, ToyModel, build_data=build_data, build_model=build_model,
                                 loss=loss, predict=predict, metrics=metrics, demo=demo, build_eval_data=build_eval_data))
+
+# %% ../nbs/09_toy.ipynb #43ec4748
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

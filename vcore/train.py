@@ -412,3 +412,7 @@ def run_preset(
     t.model.load_state_dict(ck['model'])
     model = t.model.eval()
     return PresetRun(model, t.cfg, t.recipe, evaluate_dataset(model, t.recipe, t.cfg, t.val_ds, t.device), out)
+
+# %% ../nbs/81_train.ipynb #828ab0c5
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()
