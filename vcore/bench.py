@@ -15,7 +15,7 @@ from .core import _check_value, check_range, get_device
 from .layers.attention import Attention
 
 # %% auto #0
-__all__ = ['BENCHMARKS', 'register_bench', 'run_bench', 'bench_attention', 'bench_vivit']
+__all__ = ['BENCHMARKS', 'register_bench', 'run_bench', 'bench_attention', 'bench_vivit', 'bench_moe']
 
 # %% ../nbs/84_bench.ipynb #9a29f7b6
 BENCHMARKS: dict[str, Callable[..., dict]] = {}
@@ -248,6 +248,59 @@ def bench_vivit(
     print(f"  ceiling: at torch.matmul's FLOP/s the core would run {ceiling:.2f} samples/s" +
           (f" = {res['ceiling_ratio']:.2f}x the faster peer" if peer_rates else ""))
     print('\n'.join(f"  note: {n}" for n in notes))
+    return res
+
+# %% ../nbs/84_bench.ipynb #6a828bc1
+from vcore.layers.moe import SparseMoE, qwen3_moe_block
+
+_MOE_IMPLS = {'vcore': 'vcore', 'vcore_loop': 'vcore loop', 'eager': 'tf eager', 'grouped_mm': 'tf grouped_mm'}
+
+def _backward_step(model, x, g):
+    "A forward+backward step of `model` at input `x` with output gradient `g`."
+    x = x.detach().requires_grad_()
+    return lambda: model(x).backward(g)
+
+# %% ../nbs/84_bench.ipynb #f705f0f4
+@register_bench('moe')
+def bench_moe(
+    device: str|torch.device='cpu',       # where to run
+    tokens: tuple[int, ...]=(4096, 512),  # token counts to time, each as one (1, N, dim) batch
+    dim: int=512,                         # token width (Qwen3's hidden_size)
+    hidden_dim: int=1024,                 # width of each expert (moe_intermediate_size)
+    num_experts: int=8,                   # experts
+    top_k: int=2,                         # experts per token
+    min_run_time: float=2.,               # seconds of timing per implementation and token count, over all rounds
+    rounds: int=3,                        # timing rounds, each timing every implementation in turn; the best round counts
+) -> dict:                                # per token count: ms per step of each implementation, vcore's speed-up over each peer
+    "Forward+backward time of vcore's `SparseMoE` versus transformers' `Qwen3MoeSparseMoeBlock` (eager and grouped_mm dispatch)."
+    device = get_device(device)
+    ours = SparseMoE(dim, hidden_dim, num_experts=num_experts, top_k=top_k).to(device)
+    with torch.no_grad():  # outputs of order 1, so that max_abs_diff means something; a router far from uniform
+        ours.router.weight.normal_(std=dim ** -0.5); ours.gate_up.normal_(std=dim ** -0.5); ours.down.normal_(std=hidden_dim ** -0.5)
+    loop = SparseMoE(dim, hidden_dim, num_experts=num_experts, top_k=top_k, dispatch='loop').to(device)
+    loop.load_state_dict(ours.state_dict())
+    models = {'vcore': ours, 'vcore_loop': loop, **{impl: qwen3_moe_block(ours, impl) for impl in ('eager', 'grouped_mm')}}
+    gen = torch.Generator(device).manual_seed(0)
+    rows = []
+    for n in tokens:
+        x, g = (torch.randn(1, n, dim, device=device, generator=gen) for _ in range(2))
+        with torch.no_grad():
+            y = ours(x)
+            diff = max((m(x) - y).abs().max().item() for k, m in models.items() if k != 'vcore')
+        rates = _best_rates({k: _backward_step(m, x, g) for k, m in models.items()}, rounds, min_run_time)
+        row = dict(tokens=n, **{f'{k}_ms': 1e3 / r for k, r in rates.items()}, max_abs_diff=diff)
+        rows.append(row | {f'ratio_{k}': rates['vcore'] / rates[k] for k in ('eager', 'grouped_mm')})
+    res = dict(name='moe', device=str(device), dtype='float32', threads=torch.get_num_threads(),
+               sizes=dict(dim=dim, hidden_dim=hidden_dim, num_experts=num_experts, top_k=top_k), rows=rows,
+               ratio_eager={r['tokens']: r['ratio_eager'] for r in rows},
+               ratio_grouped_mm={r['tokens']: r['ratio_grouped_mm'] for r in rows})
+    print(f"moe on {device} (float32, {res['threads']} threads; dim={dim}, hidden_dim={hidden_dim}, {num_experts} experts, "
+          f"top-{top_k}; forward+backward, ms per step, best of {rounds} rounds)")
+    print(f"  {'tokens':>6}" + ''.join(f"  {label:>13}" for label in _MOE_IMPLS.values()) + "  vcore speed-up: vs eager, vs grouped_mm")
+    for r in rows:
+        print(f"  {r['tokens']:>6}" + ''.join(f"  {r[f'{k}_ms']:>13.2f}" for k in _MOE_IMPLS) +
+              f"  {r['ratio_eager']:>25.2f}x {r['ratio_grouped_mm']:>14.2f}x")
+    print("  (tf: transformers' Qwen3MoeSparseMoeBlock with the same weights)")
     return res
 
 # %% ../nbs/84_bench.ipynb #63d7ab66
