@@ -251,14 +251,31 @@ def bench_vivit(
     return res
 
 # %% ../nbs/84_bench.ipynb #6a828bc1
+import time
+
 from vcore.layers.moe import SparseMoE, qwen3_moe_block
 
 _MOE_IMPLS = {'vcore': 'vcore', 'vcore_loop': 'vcore loop', 'eager': 'tf eager', 'grouped_mm': 'tf grouped_mm'}
 
+_CLOCKS = {'wall': time.perf_counter, 'cpu': time.process_time}
+
+def _best_clock_rates(steps, rounds, min_run_time, clock):
+    "`_best_rates` read from `clock`: calls per second of each step, in interleaved rounds, the best round counting."
+    for step in steps.values(): step()  # warm-up
+    best = dict.fromkeys(steps, 0.)
+    for _ in range(rounds):
+        for key, step in steps.items():
+            timer = benchmark.Timer(stmt='step()', globals={'step': step}, num_threads=torch.get_num_threads(), timer=clock)
+            best[key] = max(best[key], 1 / timer.blocked_autorange(min_run_time=min_run_time / rounds).median)
+    return best
+
 def _backward_step(model, x, g):
-    "A forward+backward step of `model` at input `x` with output gradient `g`."
+    "The forward and backward pass of a training step of `model` at input `x` with output gradient `g`."
     x = x.detach().requires_grad_()
-    return lambda: model(x).backward(g)
+    def step():
+        model.zero_grad(set_to_none=True); x.grad = None   # as an optimizer's zero_grad: gradients are new tensors
+        model(x).backward(g)
+    return step
 
 # %% ../nbs/84_bench.ipynb #f705f0f4
 @register_bench('moe')
@@ -271,9 +288,12 @@ def bench_moe(
     top_k: int=2,                         # experts per token
     min_run_time: float=2.,               # seconds of timing per implementation and token count, over all rounds
     rounds: int=3,                        # timing rounds, each timing every implementation in turn; the best round counts
+    clock: str='wall',                    # 'wall' (elapsed time) or 'cpu' (CPU time of this process: robust to other load, CPU only)
 ) -> dict:                                # per token count: ms per step of each implementation, vcore's speed-up over each peer
     "Forward+backward time of vcore's `SparseMoE` versus transformers' `Qwen3MoeSparseMoeBlock` (eager and grouped_mm dispatch)."
     device = get_device(device)
+    if clock not in _CLOCKS: raise ValueError(f"clock: expected one of {', '.join(map(repr, _CLOCKS))}, got {clock!r}")
+    if clock == 'cpu' and device.type != 'cpu': raise ValueError(f"clock: 'cpu' times CPU work only; expected device 'cpu', got {device}")
     ours = SparseMoE(dim, hidden_dim, num_experts=num_experts, top_k=top_k).to(device)
     with torch.no_grad():  # outputs of order 1, so that max_abs_diff means something; a router far from uniform
         ours.router.weight.normal_(std=dim ** -0.5); ours.gate_up.normal_(std=dim ** -0.5); ours.down.normal_(std=hidden_dim ** -0.5)
@@ -287,15 +307,15 @@ def bench_moe(
         with torch.no_grad():
             y = ours(x)
             diff = max((m(x) - y).abs().max().item() for k, m in models.items() if k != 'vcore')
-        rates = _best_rates({k: _backward_step(m, x, g) for k, m in models.items()}, rounds, min_run_time)
+        rates = _best_clock_rates({k: _backward_step(m, x, g) for k, m in models.items()}, rounds, min_run_time, _CLOCKS[clock])
         row = dict(tokens=n, **{f'{k}_ms': 1e3 / r for k, r in rates.items()}, max_abs_diff=diff)
         rows.append(row | {f'ratio_{k}': rates['vcore'] / rates[k] for k in ('eager', 'grouped_mm')})
-    res = dict(name='moe', device=str(device), dtype='float32', threads=torch.get_num_threads(),
+    res = dict(name='moe', device=str(device), dtype='float32', threads=torch.get_num_threads(), clock=clock,
                sizes=dict(dim=dim, hidden_dim=hidden_dim, num_experts=num_experts, top_k=top_k), rows=rows,
                ratio_eager={r['tokens']: r['ratio_eager'] for r in rows},
                ratio_grouped_mm={r['tokens']: r['ratio_grouped_mm'] for r in rows})
     print(f"moe on {device} (float32, {res['threads']} threads; dim={dim}, hidden_dim={hidden_dim}, {num_experts} experts, "
-          f"top-{top_k}; forward+backward, ms per step, best of {rounds} rounds)")
+          f"top-{top_k}; forward+backward, {clock} ms per step, best of {rounds} rounds)")
     print(f"  {'tokens':>6}" + ''.join(f"  {label:>13}" for label in _MOE_IMPLS.values()) + "  vcore speed-up: vs eager, vs grouped_mm")
     for r in rows:
         print(f"  {r['tokens']:>6}" + ''.join(f"  {r[f'{k}_ms']:>13.2f}" for k in _MOE_IMPLS) +
