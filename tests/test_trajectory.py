@@ -77,7 +77,7 @@ def test_explain_with_llm_paths(clips, tmp_path):
     "The real openai client in `vcore explain --llm` against a loopback server: every path ends in a checked equation."
     from vcore.trajectory.data import load_trajectories
     from vcore.trajectory.equations import fit_best
-    from vcore.trajectory.llm import ChatReply, ChatServer
+    from vcore.testing import ChatReply, ChatServer
     d = load_trajectories(clips/'clips.npz')
     t = np.arange(d['positions'].shape[1]) / d['fps']
     good = [json.dumps({'equation': fit_best(p.astype(np.float64), t)[0].equation, 'description': f'clip {i}'})

@@ -21,7 +21,8 @@ from ..layers.quantize import codebook_stats
 from ..layers.transformer import Encoder
 from ..metrics import confusion_matrix, matthews_corrcoef
 from ..train import Trainer, collect_predictions, load_checkpoint, unwrap
-from .data import AUGMENTATIONS, CLASS_NAMES, TrajectoryDataset, load_trajectories, make_dataset, split_indices
+from ..core import split_indices
+from .data import AUGMENTATIONS, CLASS_NAMES, TrajectoryDataset, load_trajectories, make_dataset
 from .i3d import I3D, load_inflated
 from .vqvae import SequenceVQVAE
 
@@ -179,7 +180,7 @@ class TrajectoryNet(nn.Module):
             self.vq = self.embed = self.where = self.temporal = None
         else:
             self.encoder = I3D(widths=widths, depths=depths, temporal_stride=temporal_stride)
-            self.vq = SequenceVQVAE(self.encoder.out_channels, hidden=vq_hidden, levels=levels, quantizer=quantizer)
+            self.vq = SequenceVQVAE(self.encoder.out_chans, hidden=vq_hidden, levels=levels, quantizer=quantizer)
             self.embed = nn.Linear(self.vq.code_dim, dim)
             self.where = nn.Linear(3, dim)   # absolute (t, y, x) of each token in [-1, 1]: rotary positions are only relative
             self.temporal = Encoder(dim, depth, num_heads=num_heads, mlp_ratio=mlp_ratio, rope_axes=3, drop_path=drop_path)
