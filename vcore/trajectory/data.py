@@ -99,6 +99,21 @@ def _smooth_walk(rng, T: int) -> np.ndarray:
     w = np.cumsum(np.cumsum(a, 0), 0)
     return w / max(np.sqrt((np.arange(T) ** 2).sum()), 1.)
 
+# %% ../../nbs/20_trajectory.data.ipynb #6eeb5a02
+def _reported(label: int, p: dict, offset: np.ndarray) -> dict:
+    "The parameters a sample reports: where it starts (or its centre), and a turning direction folded into `omega > 0`."
+    params, name = {k: v for k, v in p.items() if k != 'phase'}, CLASS_NAMES[label]
+    if name in ('circular', 'helical'):
+        params['centre'] = offset                                         # on the axis at t = 0
+        params['omega'] = abs(p['omega'])                                 # rad/s, counter-clockwise about normal/axis
+        if name == 'helical':
+            params['axis'] = p['axis'] * np.sign(p['omega'])              # the motion turns counter-clockwise about `axis`
+            params['axial_speed'] = p['axial_speed'] * np.sign(p['omega'])  # signed advance along `axis`
+            params['pitch'] = 2 * np.pi * params['axial_speed'] / params['omega']
+    else:
+        params['start'] = offset
+    return params
+
 # %% ../../nbs/20_trajectory.data.ipynb #664d344a
 def sample_trajectory(
     label: int,              # class index into `CLASS_NAMES`
@@ -128,19 +143,8 @@ def sample_trajectory(
         if room.min() >= 1: break
         p = {k: v * room.min() * 0.98 if k in _LENGTHS else v for k, v in p.items()}
     offset = rng.uniform(lo - q.min(0), hi - q.max(0))
-    params = {k: v for k, v in p.items() if k != 'phase'}
-    name = CLASS_NAMES[label]
-    if name in ('circular', 'helical'):
-        params['centre'] = offset                                         # on the axis at t = 0
-        params['omega'] = abs(p['omega'])                                 # rad/s, counter-clockwise about normal/axis
-        if name == 'helical':
-            params['axis'] = p['axis'] * np.sign(p['omega'])              # the motion turns counter-clockwise about `axis`
-            params['axial_speed'] = p['axial_speed'] * np.sign(p['omega'])  # signed advance along `axis`
-            params['pitch'] = 2 * np.pi * params['axial_speed'] / params['omega']
-    else:
-        params['start'] = offset
     return {'positions': (q + offset).astype(np.float32), 'clean': (clean + offset).astype(np.float32),
-            'label': label, 'class_name': name, 'params': params}
+            'label': label, 'class_name': CLASS_NAMES[label], 'params': _reported(label, p, offset)}
 
 # %% ../../nbs/20_trajectory.data.ipynb #629e9a0a
 def trajectory_positions(

@@ -99,10 +99,6 @@ class I3D(nn.Module):
             if isinstance(m, nn.Conv3d): nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
             elif isinstance(m, nn.BatchNorm3d): nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
 
-    def extra_repr(self) -> str:
-        return (f"widths={self.widths}, depths={self.depths}, temporal_kernel={self.temporal_kernel}, "
-                f"stem_temporal_kernel={self.stem_temporal_kernel}, temporal_stride={self.temporal_stride}")
-
 # %% ../../nbs/21_trajectory.i3d.ipynb #4ffb6e98
 @patch
 def forward_stages(self: I3D,
@@ -130,6 +126,11 @@ def sequence(self: I3D,
 ) -> Tensor:       # (B, T', out_chans) feature sequence
     "Features per output time step, averaged over space."
     return reduce(self(video), 'b c t h w -> b t c', 'mean')
+
+@patch
+def extra_repr(self: I3D) -> str:
+    return (f"widths={self.widths}, depths={self.depths}, temporal_kernel={self.temporal_kernel}, "
+            f"stem_temporal_kernel={self.stem_temporal_kernel}, temporal_stride={self.temporal_stride}")
 
 # %% ../../nbs/21_trajectory.i3d.ipynb #d442371a
 def _fmt_keys(keys: list[str], limit: int=8) -> str:
