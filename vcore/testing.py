@@ -160,3 +160,7 @@ def resnet_features(
     "A torchvision ResNet's feature map before pooling."
     x = net.maxpool(net.relu(net.bn1(net.conv1(x))))
     return net.layer4(net.layer3(net.layer2(net.layer1(x))))
+
+# %% ../nbs/90_testing.ipynb #319f33dc
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

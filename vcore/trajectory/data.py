@@ -428,3 +428,7 @@ def __getitem__(self: TrajectoryDataset, i: int) -> dict:
 def __repr__(self: TrajectoryDataset):
     aug = f", augment={self.augment}" if self.augment else ''
     return f"{type(self).__name__}(clips={len(self.indices)}, frames={self.frames}, horizon={self.horizon}, extent={self.extent}{aug})"
+
+# %% ../../nbs/20_trajectory.data.ipynb #1b0f127c
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

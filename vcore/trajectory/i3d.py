@@ -184,3 +184,7 @@ def load_inflated(
     except ValueError as e: raise ValueError(f"{path}: {e}") from None
     model.load_state_dict(inflated)
     return model
+
+# %% ../../nbs/21_trajectory.i3d.ipynb #4bd81732
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

@@ -196,3 +196,7 @@ def explain(
     if not os.environ.get('OPENAI_API_KEY', '').strip(): return _numeric(best, probs, 'numeric_no_llm', 'no OPENAI_API_KEY', [], 0)
     with openai.OpenAI(api_key=os.environ['OPENAI_API_KEY'].strip(), base_url=cfg.base_url, timeout=cfg.timeout, max_retries=0) as client:
         return _ask(client, cfg, probs, p, tt, best, fits)
+
+# %% ../../nbs/25_trajectory.llm.ipynb #999672ad
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

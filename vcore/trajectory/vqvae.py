@@ -110,3 +110,7 @@ def tokens(self: SequenceVQVAE,
 ) -> Tensor:     # (B, T') int64 token indices
     "Token indices only (no decoding, no losses)."
     return self.quantizer.quantize(self.encode(seq))[1]
+
+# %% ../../nbs/22_trajectory.vqvae.ipynb #58069bcd
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()
