@@ -272,6 +272,7 @@ def load_trajectories(
 ) -> dict:                   # the checked arrays (see `TRAJECTORY_KEYS`); class_names a tuple, fps and extent floats
     "Read a trajectory file, checking every key, dtype, shape and value against the format."
     path = Path(path)
+    if path.is_dir(): raise ValueError(f"{path}: is a folder; expected a trajectory .npz file")
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such trajectory file")
     if path.suffix.lower() != '.npz': raise ValueError(f"{path}: expected a trajectory file ending in .npz")
     try:
@@ -386,8 +387,9 @@ class TrajectoryDataset(Dataset):
         indices=None,         # clip indices to use (e.g. from `split_indices`); None: every clip
         horizon: int=4,       # K, future frames to forecast
         augment=(),           # names from `AUGMENTATIONS` to serve every combination of (training only)
+        where: str|None=None, # what error messages call the data (default: its path, or 'data')
     ):
-        where = str(data) if isinstance(data, (str, Path)) else 'data'
+        where = where or (str(data) if isinstance(data, (str, Path)) else 'data')
         unknown = [a for a in augment if a not in AUGMENTATIONS]
         if isinstance(augment, str) or unknown:
             raise ValueError(f"augment: expected names from {', '.join(AUGMENTATIONS)}, got {augment!r}")

@@ -98,6 +98,10 @@ class TrajModel:
         _choices(self.heads, HEADS, 'model.heads')
         if len(self.pos_center) != 3 or not np.isfinite(self.pos_center).all():
             raise ValueError(f"model.pos_center: expected 3 finite numbers (x, y, z), got {self.pos_center!r}")
+        head_dim = self.dim // self.num_heads if self.num_heads > 0 else 0
+        if self.dim > 0 and head_dim > 0 and (self.dim % self.num_heads or (self.temporal == 'transformer' and head_dim % 6)):
+            raise ValueError(f"model.dim, model.num_heads: expected dim / num_heads a whole number{' and a multiple of 6 (3-axis rotary positions)' if self.temporal == 'transformer' else ''}, "
+                             f"got dim={self.dim}, num_heads={self.num_heads}")
 
 # %% ../../nbs/23_trajectory.model.ipynb #19108bb5
 class Plain3DCNN(nn.Module):
@@ -467,7 +471,8 @@ def build_data(cfg: Config) -> tuple[Dataset, Dataset]:
     arrays = data_of(cfg)
     tr, va = split_indices(arrays['labels'], d.val_frac, d.seed)
     augment = tuple(AUGMENTATIONS) if d.augment is True else d.augment or ()
-    return _Clips(arrays, tr, d.horizon, augment), _Clips(arrays, va, d.horizon)
+    where = d.path or 'the built-in set'
+    return _Clips(arrays, tr, d.horizon, augment, where), _Clips(arrays, va, d.horizon, where=where)
 
 def resolve(cfg: Config, train_ds) -> Config:
     "`cfg` with `data.frames` set to the training clips' T, so that `build_model` needs no data."
@@ -475,7 +480,7 @@ def resolve(cfg: Config, train_ds) -> Config:
 
 def build_eval_data(cfg: Config, path: str) -> Dataset:
     "Every clip of a held-out trajectory file; clips of another length than the model's are refused when its heads need that length."
-    ds = _Clips(load_trajectories(path), None, cfg.data.horizon)
+    ds = _Clips(path, None, cfg.data.horizon)
     if ds.frames != cfg.data.frames and {'track', 'keypoints', 'path_shape'} & set(cfg.model.heads):
         raise ValueError(f"{path}: key 'videos': expected clips of T={cfg.data.frames} frames (the checkpoint's data.frames: "
                          f"its heads read {cfg.data.frames - cfg.data.horizon} observed frames), got T={ds.frames}")
