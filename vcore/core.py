@@ -461,6 +461,7 @@ def _read_yaml(path: Path) -> dict:
     if not isinstance(d, dict): raise ValueError(f"{path}: expected a mapping with keys system, data, model, train")
     return d
 
+# %% ../nbs/00_core.ipynb #956ddef0
 def load_config(
     source: str|Path|dict,    # preset name, path to a YAML file, or a mapping
     overrides: list[str]|tuple[str, ...]=(), # dotted 'key=value' strings
@@ -485,6 +486,7 @@ def load_config(
                   model=from_dict(r.model_config, d.get('model') or {}, 'model'),
                   train=from_dict(TrainConfig, d.get('train') or {}, 'train'))
 
+# %% ../nbs/00_core.ipynb #c0f81086
 def config_to_dict(cfg: Config) -> dict:
     "Plain nested dict of `cfg` (tuples as lists), fit for YAML and for `torch.load(weights_only=True)`."
     def plain(v):

@@ -45,6 +45,7 @@ def make_motif_data(n: int, cfg: ToyData, seed: int) -> TensorDataset:
     for i in range(n): x[i, start[i]:start[i] + cfg.motif_len] += motifs[y[i]]
     return TensorDataset(x, y)
 
+# %% ../nbs/09_toy.ipynb #04e5dd92
 def load_motif_file(path: str|Path, cfg: ToyData) -> TensorDataset:
     "Read a `.pt` file of `{'x': (n, L, F) float, 'y': (n,) long}`, checking keys, shapes, dtypes, values and labels."
     path = Path(path)

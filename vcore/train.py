@@ -181,6 +181,7 @@ def evaluate_dataset(
     "The recipe's metrics over the whole of `dataset`; with `world > 1`, each process takes every `world`-th sample."
     return recipe.metrics(collect_predictions(model, recipe, cfg, dataset, device, rank, world), cfg)
 
+# %% ../nbs/81_train.ipynb #26dc9def
 @patch
 def evaluate(self: Trainer, dataset: Dataset|None=None) -> dict[str, float]:
     "Scalar metrics over the whole validation set (or `dataset`), named `val/...`."
@@ -236,6 +237,7 @@ def _trim_log(self: Trainer):
     self.log_lines = keep
     write_text_atomic(p, ''.join(l + '\n' for l in keep))
 
+# %% ../nbs/81_train.ipynb #f71be290
 @patch
 def _improved(self: Trainer, value: float) -> bool:
     if self.best is None or math.isnan(self.best): return not math.isnan(value)
@@ -304,6 +306,7 @@ def fit(self: Trainer, resume: bool=False) -> dict:
         if self.is_main: save_config(self.cfg, self.out/'config.yaml')
         return self._loop()
 
+# %% ../nbs/81_train.ipynb #1307a6b6
 @patch
 def _loop(self: Trainer) -> dict:
     tc = self.cfg.train
@@ -338,6 +341,7 @@ def _loop(self: Trainer) -> dict:
     bar.close()
     return {'step': self.step, 'best': self.best, **self.metrics}
 
+# %% ../nbs/81_train.ipynb #c4ba78e5
 @patch
 def _log_train(self: Trainer, grad_norm, bar):
     "One log line: the mean of each loss part over the steps since the last line (averaged over processes)."
