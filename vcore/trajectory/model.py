@@ -419,13 +419,16 @@ def _heads(cfg: Config, encoder: nn.Module) -> list[nn.Module]:
     tracked = observed if {'track', 'keypoints'} & set(m.heads) else 0
     heads = []
     if 'track' in m.heads:
-        heads.append(TrackHead(m.dim, encoder.time_strides[-1], observed, m.num_heads, m.mlp_ratio, m.track_weight))
+        heads.append(TrackHead(m.dim, frames_per_step=encoder.time_strides[-1], track_frames=observed, num_heads=m.num_heads,
+                               mlp_ratio=m.mlp_ratio, weight=m.track_weight))
     if 'keypoints' in m.heads:
         stride = min(encoder.time_strides)
         stages = [i for i, s in enumerate(encoder.time_strides) if s == stride]
-        heads.append(KeypointHead([encoder.widths[i] for i in stages], stages, stride, observed, m.dim, m.num_keypoints, m.track_weight))
-    heads += [ForecastHead(m.dim, horizon, tracked, m.forecast_weight), ClassHead(m.dim, len(CLASS_NAMES))]
-    if 'path_shape' in m.heads: heads.append(PathShapeHead(tracked + horizon, m.dim, len(CLASS_NAMES)))
+        heads.append(KeypointHead(stage_chans=[encoder.widths[i] for i in stages], stages=stages, stride=stride, track_frames=observed,
+                                  dim=m.dim, num_keypoints=m.num_keypoints, weight=m.track_weight))
+    heads += [ForecastHead(m.dim, horizon=horizon, track_frames=tracked, weight=m.forecast_weight),
+              ClassHead(m.dim, num_classes=len(CLASS_NAMES))]
+    if 'path_shape' in m.heads: heads.append(PathShapeHead(path_frames=tracked + horizon, dim=m.dim, num_classes=len(CLASS_NAMES)))
     return heads
 
 # %% ../../nbs/23_trajectory.model.ipynb #50cd67e1
