@@ -174,6 +174,7 @@ class SessionDataset(Dataset):
         chosen = np.ones(len(trial), bool) if trials is None else np.isin(trial, np.asarray(trials))
         if not chosen.any(): raise ValueError(f"{where}: key 'trial': none of the requested trial ids occur")
         self.index = np.flatnonzero(inside & chosen)                        # the bin t of each sample
+        self.trial, self.in_trials = trial, chosen                          # (T,) trial ids; (T,) bins of the chosen trials
         if not len(self.index):
             longest = np.unique(trial[chosen], return_counts=True)[1].max()
             raise ValueError(f"{where}: key 'trial': lags={self.lags} is longer than every trial (longest trial: {longest} bins)")
