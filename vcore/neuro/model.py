@@ -46,7 +46,7 @@ class MultiSessionModel(nn.Module):
         if link not in ('softplus', 'exp'): raise ValueError(f"link: expected 'softplus' or 'exp', got {link!r}")
         if not n_neurons: raise ValueError("n_neurons: expected at least one session")
         self.core, self.modulator, self.link = core, modulator, link
-        ch = readout_chans if readout_chans is not None else (modulator or core).out_chans
+        ch = readout_chans if readout_chans is not None else (core if modulator is None else modulator).out_chans
         make = ((lambda n: MultiLevelGaussianReadout(list(ch), n, **readout_kw)) if isinstance(ch, (list, tuple))
                 else (lambda n: GaussianReadout(ch, n, **readout_kw)))
         self.readouts = nn.ModuleDict({name: make(n) for name, n in n_neurons.items()})

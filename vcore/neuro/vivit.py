@@ -112,7 +112,7 @@ class ViViTCore(nn.Module):
             nn.init.zeros_(self.behavior_embed.weight)
             nn.init.zeros_(self.behavior_embed.bias)
 
-    def extra_repr(self): return f"dim={self.dim}, behavior_dim={self.behavior_dim}, out_norm={'token' if self.out_norm is None else type(self.out_norm).__name__}"
+    def extra_repr(self): return f"dim={self.dim}, behavior_dim={self.behavior_dim}, out_norm_layer={None if self.out_norm is None else type(self.out_norm).__name__}"
 
 # %% ../../nbs/14_neuro.vivit.ipynb #a500ebc9
 @patch
