@@ -4,14 +4,14 @@
 
 # %% ../nbs/84_bench.ipynb #8ecb39f7
 from __future__ import annotations
-import inspect, os
+import inspect, typing
 from typing import Callable
 
 import torch
 from torch import nn
 import torch.utils.benchmark as benchmark
 
-from .core import get_device
+from .core import _check_value, check_range, get_device
 from .layers.attention import Attention
 
 # %% auto #0
@@ -37,12 +37,17 @@ def run_bench(
     device: str='cpu',   # 'auto', 'cpu' or 'cuda[:N]'
     **kw,                # passed to the benchmark (sizes, timing)
 ) -> dict:               # what the benchmark measured
-    "Run the benchmark `name` on `device`."
+    "Run the benchmark `name` on `device`; arguments are checked against its annotations (numbers must be positive)."
     if name not in BENCHMARKS:
         raise ValueError(f"name: expected one of {', '.join(sorted(BENCHMARKS))}, got {name!r}")
     known = [k for k in inspect.signature(BENCHMARKS[name]).parameters if k != 'device']
     if unknown := [k for k in kw if k not in known]:
         raise ValueError(f"{', '.join(map(repr, unknown))}: not an argument of the {name!r} benchmark; expected some of {', '.join(known)}")
+    hints = typing.get_type_hints(BENCHMARKS[name])
+    for k, v in kw.items():   # sizes, counts and timings: typed as annotated, and positive
+        v = _check_value(v, hints.get(k, typing.Any), k)
+        if isinstance(v, (int, float, tuple, list)) and not isinstance(v, bool): check_range(v, 'positive', k)
+        kw[k] = v
     return BENCHMARKS[name](device=get_device(device), **kw)
 
 # %% ../nbs/84_bench.ipynb #5695a9d0
@@ -64,8 +69,7 @@ def bench_attention(
 ) -> dict:                           # name, device, vcore_samples_per_s, mha_samples_per_s, ratio (vcore / MHA)
     "Forward+backward samples/s of vcore `Attention` versus `torch.nn.MultiheadAttention`."
     device = get_device(device)
-    size = ((2, 16, 32, .05) if os.environ.get('IN_TEST') else
-            (32, 1024, 512, 1.) if device.type == 'cuda' else (8, 256, 256, 1.))
+    size = (32, 1024, 512, 1.) if device.type == 'cuda' else (8, 256, 256, 1.)
     B, N, dim = B or size[0], N or size[1], dim or size[2]
     min_run_time = size[3] if min_run_time is None else min_run_time
     x = torch.randn(B, N, dim, device=device, generator=torch.Generator(device).manual_seed(0))
@@ -182,8 +186,7 @@ def bench_vivit(
 ) -> dict:                           # samples/s, FLOPs per sample and ratios of each model, FLOP/s against matmul, notes
     "Forward+backward samples/s of `ViViTCore` versus vit-pytorch's ViViT and TimeSformer, and its FLOP/s versus matmul."
     device = get_device(device)
-    size = (dict(B=1, T=4, H=8, dim=32, depth=1, num_heads=2, min_run_time=.05, matmul_size=128) if os.environ.get('IN_TEST') else
-            dict(B=16, T=32, H=64, dim=384, depth=6, num_heads=6, min_run_time=2., matmul_size=8192) if device.type == 'cuda' else
+    size = (dict(B=16, T=32, H=64, dim=384, depth=6, num_heads=6, min_run_time=2., matmul_size=8192) if device.type == 'cuda' else
             dict(B=2, T=16, H=32, dim=256, depth=2, num_heads=4, min_run_time=2., matmul_size=2048))
     B, T, H, dim, depth, num_heads = (v if v is not None else size[k] for k, v in
                                       dict(B=B, T=T, H=H, dim=dim, depth=depth, num_heads=num_heads).items())
@@ -246,3 +249,7 @@ def bench_vivit(
           (f" = {res['ceiling_ratio']:.2f}x the faster peer" if peer_rates else ""))
     print('\n'.join(f"  note: {n}" for n in notes))
     return res
+
+# %% ../nbs/84_bench.ipynb #63d7ab66
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

@@ -4,33 +4,24 @@
 
 # %% ../nbs/83_cli.ipynb #081dccf6
 from __future__ import annotations
-import dataclasses, json, os, sys
+import json, os, sys
 from pathlib import Path
 
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # before torch loads OpenMP; see above
 
 from fastcore.script import Param, anno_parser
 
-from .core import BUILTIN_SYSTEMS, apply_overrides, get_device, get_recipe, list_presets, load_config
-from .train import Trainer, evaluate_dataset, load_checkpoint
+from .core import BUILTIN_SYSTEMS, apply_overrides, check_writable, get_device, get_recipe, list_presets, load_config, write_json
+from .train import Trainer, evaluate_dataset, load_checkpoint, load_model, with_data
 
 # %% auto #0
 __all__ = ['COMMANDS', 'USER_ERRORS', 'train', 'evaluate', 'explain', 'demo', 'bench', 'main']
 
 # %% ../nbs/83_cli.ipynb #103f0a1b
-def _with_data(cfg, data: str|None):
-    "Point `cfg.data.path` at `data`, when given."
-    if data is None: return cfg
-    if 'path' not in {f.name for f in dataclasses.fields(cfg.data)}:
-        raise ValueError(f"system {cfg.system!r} reads no data from disk (its data section has no 'path'); drop --data")
-    if not Path(data).exists(): raise FileNotFoundError(f"--data {data!r} does not exist")
-    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, path=str(data)))
-
-def _write_json(obj, path: Path):
-    "Write JSON atomically: a reader never sees half a file."
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.tmp')
-    tmp.write_text(json.dumps(obj, indent=2) + '\n'); os.replace(tmp, path)
+def _emit(res: dict, out: Path|None):
+    "Write `res` as JSON to `out`, or print it."
+    if out is not None: write_json(out, res)
+    else: print(json.dumps(res, indent=2, default=float))
 
 # %% ../nbs/83_cli.ipynb #763de02c
 def train(
@@ -43,8 +34,8 @@ def train(
 ) -> dict:
     "Train a recipe from a preset or YAML config."
     overrides = list(set or []) + ([f'train.device={device}'] if device else [])
-    cfg = _with_data(load_config(config, overrides), data)
-    out = Path(out) if out else Path('runs')/Path(config).stem
+    cfg = with_data(load_config(config, overrides), data)
+    out = check_writable(Path(out) if out else Path('runs')/Path(config).stem)
     t = Trainer(cfg, out)
     res = t.fit(resume=resume)
     if t.is_main: print(json.dumps({'out': str(out), **res}))
@@ -58,20 +49,18 @@ def evaluate(
     device: str='auto', # auto, cpu or cuda
 ) -> dict:
     "Score a checkpoint over a whole dataset; print or write the metrics as JSON."
-    ck = load_checkpoint(checkpoint)
-    cfg = load_config(ck['config'], [f'train.device={device}'])
-    recipe = get_recipe(cfg.system)
+    out = check_writable(out, folder=False) if out else None
     dev = get_device(device)
-    model = recipe.build_model(cfg)   # as trained: its per-session parts come from the training config
-    model.load_state_dict(ck['model'])
+    ck = load_checkpoint(checkpoint)
+    model, cfg, recipe = load_model(ck, dev)
     if data is not None:
-        held = _with_data(cfg, data)
-        ds = recipe.build_eval_data(held, data) if recipe.build_eval_data else recipe.build_data(held)[1]
+        if recipe.build_eval_data is None:
+            raise ValueError(f"system {cfg.system!r} cannot score held-out files (its recipe has no build_eval_data); drop --data")
+        ds = recipe.build_eval_data(with_data(cfg, data), data)
     else: ds = recipe.build_data(cfg)[1]
-    res = {**evaluate_dataset(model.to(dev), recipe, cfg, ds, dev), 'checkpoint': str(checkpoint), 'step': ck['step']}
+    res = {**evaluate_dataset(model, recipe, cfg, ds, dev), 'checkpoint': str(checkpoint), 'step': ck['step']}
     res = json.loads(json.dumps(res, default=float))
-    if out: _write_json(res, Path(out))
-    else: print(json.dumps(res, indent=2))
+    _emit(res, out)
     return res
 
 # %% ../nbs/83_cli.ipynb #08f63430
@@ -89,20 +78,18 @@ def explain(
 ) -> dict:
     "Explain every sample of a data file with a trained checkpoint; write JSON lines and print a summary."
     if data is None or out is None: raise ValueError("--data and --out are required")
-    ck = load_checkpoint(checkpoint)
-    cfg = load_config(ck['config'], [f'train.device={device}'])
-    recipe = get_recipe(cfg.system)
-    if recipe.explain is None: raise ValueError(f"system {cfg.system!r} has no explain step")
+    out = check_writable(out, folder=False)
     if not Path(data).exists(): raise FileNotFoundError(f"--data {data!r} does not exist")
-    net = recipe.build_model(cfg)
-    net.load_state_dict(ck['model'])
+    dev = get_device(device)
+    net, cfg, recipe = load_model(checkpoint)
+    if recipe.explain is None: raise ValueError(f"system {cfg.system!r} has no explain step")
     opts = dict(model=model, base_url=base_url, timeout=timeout, max_retries=retries, cache_dir=cache_dir)
     opts = {k: v for k, v in opts.items() if v is not None}
     llm_config = None
     if opts:
         from vcore.trajectory.llm import LLMConfig
         llm_config = LLMConfig(**opts)
-    res = recipe.explain(net, cfg, data, out, device=get_device(device), llm=llm, llm_config=llm_config)
+    res = recipe.explain(net, cfg, data, out, device=dev, llm=llm, llm_config=llm_config)
     print(json.dumps(res))
     return res
 
@@ -115,9 +102,11 @@ def demo(
 ) -> dict:
     "Train each system's demo preset on its built-in data and draw its figures."
     names = systems.split(',') if systems else list(BUILTIN_SYSTEMS)
+    recipes = {name: get_recipe(name) for name in names}          # unknown names fail here, before any work
+    check_writable(out); check_writable(figures, name='--figures')
     res = {}
     for name in names:
-        r = get_recipe(name)
+        r = recipes[name]
         if r.demo is None: continue
         print(f'[{name}]', flush=True)
         res[name] = r.demo(Path(out)/name, Path(figures), device)
@@ -135,10 +124,10 @@ def bench(
 
 # %% ../nbs/83_cli.ipynb #345937f0
 COMMANDS = {'train': train, 'eval': evaluate, 'explain': explain, 'demo': demo, 'bench': bench}
-USER_ERRORS = (ValueError, TypeError, KeyError, FileNotFoundError, FileExistsError)
+USER_ERRORS = (ValueError, TypeError, KeyError, OSError, FloatingPointError, RuntimeError)
 
 def main(argv: list[str]|None=None) -> int:
-    "Entry point of the `vcore` command."
+    "Entry point of the `vcore` command; user errors print one line and exit 2 (`VCORE_DEBUG=1` shows the traceback)."
     argv = sys.argv[1:] if argv is None else list(argv)
     usage = 'usage: vcore {' + ','.join(COMMANDS) + '} ...  (vcore COMMAND -h for help)'
     if not argv or argv[0] in ('-h', '--help'):
@@ -152,7 +141,15 @@ def main(argv: list[str]|None=None) -> int:
     args.pop('pdb', None); args.pop('xtra', None)
     try: COMMANDS[cmd](**args)
     except USER_ERRORS as e:
+        if os.environ.get('VCORE_DEBUG'): raise
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e   # KeyError's str() adds quotes
+        if isinstance(e, RuntimeError): msg = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} (VCORE_DEBUG=1 shows where)"
+        elif isinstance(e, OSError) and not isinstance(e, (FileNotFoundError, FileExistsError)) and e.filename:
+            msg = f"{e.filename}: {e.strerror}"
         print(f'vcore {cmd}: error: {msg}', file=sys.stderr)
         return 2
     return 0
+
+# %% ../nbs/83_cli.ipynb #d95ccdc6
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

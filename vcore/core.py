@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #0173cd3b
 from __future__ import annotations
-import contextlib, copy, dataclasses, json, math, os, random, re, tempfile, types, typing, importlib, operator, uuid
+import contextlib, copy, dataclasses, inspect, json, math, os, random, re, tempfile, types, typing, importlib, operator, uuid
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -20,7 +20,7 @@ __all__ = ['RANGES', 'RECIPES', 'BUILTIN_SYSTEMS', 'seed_everything', 'seed_work
            'require_keys', 'atomic_write', 'write_text_atomic', 'write_json', 'remove_stale_temps', 'check_writable',
            'split_indices', 'ranged', 'check_range', 'check_ranges', 'TrainConfig', 'Config', 'from_dict',
            'apply_overrides', 'Recipe', 'register_recipe', 'get_recipe', 'list_presets', 'load_config',
-           'config_to_dict', 'save_config', 'to_device']
+           'config_to_dict', 'save_config', 'to_device', 'document']
 
 # %% ../nbs/00_core.ipynb #40adf43d
 def seed_everything(seed: int) -> torch.Generator:
@@ -461,6 +461,7 @@ def _read_yaml(path: Path) -> dict:
     if not isinstance(d, dict): raise ValueError(f"{path}: expected a mapping with keys system, data, model, train")
     return d
 
+# %% ../nbs/00_core.ipynb #956ddef0
 def load_config(
     source: str|Path|dict,    # preset name, path to a YAML file, or a mapping
     overrides: list[str]|tuple[str, ...]=(), # dotted 'key=value' strings
@@ -485,6 +486,7 @@ def load_config(
                   model=from_dict(r.model_config, d.get('model') or {}, 'model'),
                   train=from_dict(TrainConfig, d.get('train') or {}, 'train'))
 
+# %% ../nbs/00_core.ipynb #c0f81086
 def config_to_dict(cfg: Config) -> dict:
     "Plain nested dict of `cfg` (tuples as lists), fit for YAML and for `torch.load(weights_only=True)`."
     def plain(v):
@@ -504,3 +506,19 @@ def to_device(batch, device: torch.device|str, non_blocking: bool=False):
     if isinstance(batch, dict): return {k: to_device(v, device, non_blocking) for k, v in batch.items()}
     if isinstance(batch, (list, tuple)): return type(batch)(to_device(v, device, non_blocking) for v in batch)
     return batch
+
+# %% ../nbs/00_core.ipynb #fc20f23b
+def document(ns: dict) -> None:
+    "Append an 'Arguments' section from the argument comments to the docstring of each public function and class of module namespace `ns`."
+    from fastcore.docments import docments
+    for name in ns.get('__all__', ()):
+        o = ns.get(name)
+        if not (inspect.isfunction(o) or inspect.isclass(o)) or o.__module__ != ns['__name__'] or 'Arguments:' in (o.__doc__ or ''): continue
+        try: d = docments(o, full=False)
+        except (OSError, TypeError, SyntaxError): continue   # no source to read
+        args = [f"    {k}: {v}" for k, v in d.items() if v and k not in ('self', 'return')]
+        if d.get('return'): args.append(f"    returns: {d['return']}")
+        if args: o.__doc__ = (o.__doc__ or '').rstrip() + '\n\nArguments:\n' + '\n'.join(args)
+
+# %% ../nbs/00_core.ipynb #92655d86
+document(globals())

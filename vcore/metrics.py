@@ -212,3 +212,7 @@ def expected_calibration_error(
     hits = torch.bincount(b, weights=correct, minlength=n_bins)
     confs = torch.bincount(b, weights=conf, minlength=n_bins)
     return ((hits - confs).abs().sum() / max(len(conf), 1)).item()
+
+# %% ../nbs/80_metrics.ipynb #384c0a1b
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

@@ -4,7 +4,6 @@
 
 # %% ../nbs/09_toy.ipynb #9b8e08a3
 from __future__ import annotations
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,30 +12,31 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
-from .core import Config, Recipe, check_shape, load_config, register_recipe
+from .core import Config, Recipe, check_shape, ranged, register_recipe, require_keys
 from .layers.transformer import Encoder
 from .metrics import confusion_matrix, expected_calibration_error, matthews_corrcoef, topk_accuracy
 
 # %% auto #0
-__all__ = ['recipe', 'ToyData', 'make_motif_data', 'load_motif_file', 'build_data', 'ToyModel', 'MotifClassifier', 'build_model',
-           'loss', 'predict', 'metrics', 'plot_run', 'demo', 'metrics_of']
+__all__ = ['recipe', 'ToyData', 'make_motif_data', 'load_motif_file', 'build_data', 'build_eval_data', 'ToyModel',
+           'MotifClassifier', 'build_model', 'loss', 'predict', 'metrics', 'plot_run', 'demo']
 
 # %% ../nbs/09_toy.ipynb #85ec579d
 @dataclass
 class ToyData:
     "The `data:` section of the toy recipe."
-    n_train: int = 512
-    n_val: int = 256
-    seq_len: int = 16       # L
-    features: int = 8       # F
-    num_classes: int = 4    # C
-    motif_len: int = 3
-    noise: float = 1.0
-    seed: int = 0
+    n_train: int = ranged(512, 'positive')
+    n_val: int = ranged(256, 'positive')
+    seq_len: int = ranged(16, 'positive')     # L
+    features: int = ranged(8, 'positive')     # F
+    num_classes: int = ranged(4, 'positive')  # C
+    motif_len: int = ranged(3, 'positive')
+    noise: float = ranged(1.0, 'nonneg')
+    seed: int = ranged(0, 'nonneg')
     path: str|None = None   # .pt file of {'x': (n, L, F), 'y': (n,)} to train on instead
 
 def make_motif_data(n: int, cfg: ToyData, seed: int) -> TensorDataset:
     "`n` sequences (L, F) of noise, each with its class's motif added at a random position."
+    if cfg.motif_len > cfg.seq_len: raise ValueError(f"data.motif_len: expected at most data.seq_len={cfg.seq_len}, got {cfg.motif_len}")
     motifs = torch.randn(cfg.num_classes, cfg.motif_len, cfg.features, generator=torch.Generator().manual_seed(cfg.seed))
     g = torch.Generator().manual_seed(seed)
     x = cfg.noise * torch.randn(n, cfg.seq_len, cfg.features, generator=g)
@@ -45,14 +45,24 @@ def make_motif_data(n: int, cfg: ToyData, seed: int) -> TensorDataset:
     for i in range(n): x[i, start[i]:start[i] + cfg.motif_len] += motifs[y[i]]
     return TensorDataset(x, y)
 
+# %% ../nbs/09_toy.ipynb #04e5dd92
 def load_motif_file(path: str|Path, cfg: ToyData) -> TensorDataset:
-    "Read a `.pt` file of `{'x': (n, L, F) float, 'y': (n,) long}`, checking keys, shapes and dtypes."
-    d = torch.load(path, weights_only=True)
-    if not isinstance(d, dict) or not {'x', 'y'} <= set(d): raise ValueError(f"{path}: expected a dict with keys 'x' and 'y'")
-    n = check_shape(d['x'], 'n l f', f'{path}: x', l=cfg.seq_len, f=cfg.features)['n']
-    check_shape(d['y'], 'n', f'{path}: y', n=n)
-    if d['y'].dtype != torch.long: raise TypeError(f"{path}: y: expected dtype torch.int64, got {d['y'].dtype}")
-    return TensorDataset(d['x'].float(), d['y'])
+    "Read a `.pt` file of `{'x': (n, L, F) float, 'y': (n,) long}`, checking keys, shapes, dtypes, values and labels."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"{path}: no such toy data file (expected a .pt file of {{'x', 'y'}})")
+    try: d = torch.load(path, weights_only=True)
+    except Exception as e: raise ValueError(f"{path}: not a readable .pt file of tensors ({type(e).__name__}: {str(e).splitlines()[0][:120]})") from None
+    require_keys(d, ['x', 'y'], str(path), 'a toy data file')
+    x, y = d['x'], d['y']
+    n = check_shape(x, 'n l f', f'{path}: x', l=cfg.seq_len, f=cfg.features)['n']
+    check_shape(y, 'n', f'{path}: y', n=n)
+    if not x.is_floating_point(): raise TypeError(f"{path}: x: expected a float tensor, got {x.dtype}")
+    if y.dtype != torch.long: raise TypeError(f"{path}: y: expected dtype torch.int64, got {y.dtype}")
+    if n < 1: raise ValueError(f"{path}: x: expected at least one sequence, got n=0")
+    if not torch.isfinite(x).all(): raise ValueError(f"{path}: x: expected finite values, got NaN or inf in sequence {int((~torch.isfinite(x)).flatten(1).any(1).nonzero()[0])}")
+    bad = (y < 0) | (y >= cfg.num_classes)
+    if bad.any(): raise ValueError(f"{path}: y: expected labels in 0..{cfg.num_classes - 1}, got {int(y[bad][0])} at row {int(bad.nonzero()[0])}")
+    return TensorDataset(x.float(), y)
 
 def build_data(cfg: Config) -> tuple[Dataset, Dataset]:
     "Train and validation sets: built-in, or the training set from `data.path`."
@@ -60,16 +70,20 @@ def build_data(cfg: Config) -> tuple[Dataset, Dataset]:
     train = load_motif_file(d.path, d) if d.path else make_motif_data(d.n_train, d, d.seed + 1)
     return train, make_motif_data(d.n_val, d, d.seed + 2)
 
+def build_eval_data(cfg: Config, path: str) -> Dataset:
+    "Every sequence of the file at `path`, for `vcore eval --data`."
+    return load_motif_file(path, cfg.data)
+
 # %% ../nbs/09_toy.ipynb #b20654d6
 @dataclass
 class ToyModel:
     "The `model:` section of the toy recipe."
-    dim: int = 32
-    depth: int = 2
-    num_heads: int = 4
-    mlp_ratio: float = 2.
-    num_registers: int = 1
-    drop_path: float = 0.
+    dim: int = ranged(32, 'positive')
+    depth: int = ranged(2, 'positive')
+    num_heads: int = ranged(4, 'positive')
+    mlp_ratio: float = ranged(2., 'positive')
+    num_registers: int = ranged(1, 'nonneg')
+    drop_path: float = ranged(0., 'beta')
 
 class MotifClassifier(nn.Module):
     "Step embedding → rotary transformer encoder → mean over tokens → class scores."
@@ -89,7 +103,8 @@ class MotifClassifier(nn.Module):
 
 def build_model(cfg: Config) -> MotifClassifier:
     m, d = cfg.model, cfg.data
-    return MotifClassifier(d.features, d.num_classes, m.dim, m.depth, m.num_heads, m.mlp_ratio, m.num_registers, m.drop_path)
+    return MotifClassifier(d.features, d.num_classes, dim=m.dim, depth=m.depth, num_heads=m.num_heads, mlp_ratio=m.mlp_ratio,
+                           num_registers=m.num_registers, drop_path=m.drop_path)
 
 # %% ../nbs/09_toy.ipynb #1ab2d552
 def loss(model: nn.Module, batch) -> tuple[torch.Tensor, dict]:
@@ -124,22 +139,19 @@ def plot_run(log: list[dict], confusion: list[list[int]], path: str|Path):
     fig.savefig(path, dpi=100)
 
 def demo(out: str|Path, figures: str|Path, device: str='auto') -> dict:
-    "Train `toy_demo` from scratch into `out`, draw `figures/toy_demo.png`, return the final metrics."
+    "Train `toy_demo` from scratch into `out`, draw `figures/toy_demo.png`, return the best checkpoint's metrics."
     import json
-    from vcore.train import Trainer
-    out, figures = Path(out), Path(figures)
-    if out.exists(): shutil.rmtree(out)
-    t = Trainer(load_config('toy_demo', [f'train.device={device}']), out)
-    res = t.fit()
-    figures.mkdir(parents=True, exist_ok=True)
-    full = metrics_of(t)
-    plot_run([json.loads(l) for l in (out/'metrics.jsonl').read_text().splitlines()], full['confusion'], figures/'toy_demo.png')
-    return {'step': res['step'], 'val/top1': res['val/top1'], 'val/mcc': res['val/mcc'], 'figure': str(figures/'toy_demo.png')}
-
-def metrics_of(trainer) -> dict:
-    "All metrics of the trainer's model over its validation set, nested ones included."
-    from vcore.train import evaluate_dataset
-    return evaluate_dataset(trainer.model, trainer.recipe, trainer.cfg, trainer.val_ds, trainer.device)
+    from vcore.train import load_checkpoint, run_preset
+    run = run_preset('toy_demo', out, device=device)
+    Path(figures).mkdir(parents=True, exist_ok=True)
+    log = [json.loads(l) for l in (run.out/'metrics.jsonl').read_text().splitlines()]
+    plot_run(log, run.metrics['confusion'], Path(figures)/'toy_demo.png')
+    return {'best_step': load_checkpoint(run.out/'best.pt')['step'],
+            'top1': run.metrics['top1'], 'mcc': run.metrics['mcc'], 'figure': str(Path(figures)/'toy_demo.png')}
 
 recipe = register_recipe(Recipe('toy', ToyData, ToyModel, build_data=build_data, build_model=build_model,
-                                loss=loss, predict=predict, metrics=metrics, demo=demo))
+                                loss=loss, predict=predict, metrics=metrics, demo=demo, build_eval_data=build_eval_data))
+
+# %% ../nbs/09_toy.ipynb #43ec4748
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

@@ -86,6 +86,7 @@ def save_atomic(obj, path: str|Path):
 def load_checkpoint(path: str|Path, map_location='cpu') -> dict:
     "Load a vcore checkpoint safely (`weights_only=True`); errors name the file and what was expected."
     path = Path(path)
+    if path.is_dir(): raise ValueError(f"checkpoint {str(path)!r} is a folder; expected a checkpoint file such as {str(path/'best.pt')!r}")
     if not path.is_file(): raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist")
     try: ck = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e: raise ValueError(f"checkpoint {str(path)!r} is not a readable vcore checkpoint ({type(e).__name__}: {str(e)[:200]})") from None
@@ -100,7 +101,7 @@ class Trainer:
         cfg: Config,            # the run's config
         out_dir: str|Path|None=None, # receives best.pt, last.pt, config.yaml, metrics.jsonl; None writes nothing
         recipe: Recipe|None=None,    # defaults to the registered recipe of `cfg.system`
-        progress: bool|None=None,    # tqdm bar; default: only on a terminal, on rank 0, outside tests
+        progress: bool|None=None,    # tqdm bar; default: only on a terminal, on rank 0
     ):
         self.recipe = recipe or get_recipe(cfg.system)
         tc = check_ranges(cfg.train, 'train')   # a Config built in Python gets the checks load_config makes
@@ -125,7 +126,7 @@ class Trainer:
         if self.steps_per_epoch < 1:
             raise ValueError(f"train set has {len(self.train_ds)} samples; one step needs batch_size*accum_steps*world = "
                              f"{tc.batch_size * tc.accum_steps * self.world} (in full batches of the recipe's batch plan)")
-        if progress is None: progress = sys.stderr.isatty() and not os.environ.get('IN_TEST')
+        if progress is None: progress = sys.stderr.isatty()
         self.progress = progress and self.rank == 0
 
     @property
@@ -180,6 +181,7 @@ def evaluate_dataset(
     "The recipe's metrics over the whole of `dataset`; with `world > 1`, each process takes every `world`-th sample."
     return recipe.metrics(collect_predictions(model, recipe, cfg, dataset, device, rank, world), cfg)
 
+# %% ../nbs/81_train.ipynb #26dc9def
 @patch
 def evaluate(self: Trainer, dataset: Dataset|None=None) -> dict[str, float]:
     "Scalar metrics over the whole validation set (or `dataset`), named `val/...`."
@@ -235,6 +237,7 @@ def _trim_log(self: Trainer):
     self.log_lines = keep
     write_text_atomic(p, ''.join(l + '\n' for l in keep))
 
+# %% ../nbs/81_train.ipynb #f71be290
 @patch
 def _improved(self: Trainer, value: float) -> bool:
     if self.best is None or math.isnan(self.best): return not math.isnan(value)
@@ -303,6 +306,7 @@ def fit(self: Trainer, resume: bool=False) -> dict:
         if self.is_main: save_config(self.cfg, self.out/'config.yaml')
         return self._loop()
 
+# %% ../nbs/81_train.ipynb #1307a6b6
 @patch
 def _loop(self: Trainer) -> dict:
     tc = self.cfg.train
@@ -337,6 +341,7 @@ def _loop(self: Trainer) -> dict:
     bar.close()
     return {'step': self.step, 'best': self.best, **self.metrics}
 
+# %% ../nbs/81_train.ipynb #c4ba78e5
 @patch
 def _log_train(self: Trainer, grad_norm, bar):
     "One log line: the mean of each loss part over the steps since the last line (averaged over processes)."
@@ -352,12 +357,13 @@ def _log_train(self: Trainer, grad_norm, bar):
 
 # %% ../nbs/81_train.ipynb #295e63c8
 def load_model(
-    checkpoint: str|Path,         # best.pt or last.pt written by `Trainer`
+    checkpoint: str|Path|dict,    # best.pt or last.pt written by `Trainer` (or what `load_checkpoint` read from it)
     device: str|torch.device='cpu',
     system: str|None=None,        # refuse a checkpoint of any other system
 ) -> tuple[nn.Module, Config, Recipe]: # the model in eval mode, its config, its recipe
     "Rebuild a checkpoint's model from its config alone and load its weights."
-    ck = load_checkpoint(checkpoint)
+    ck = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(checkpoint)
+    if isinstance(checkpoint, dict): checkpoint = 'given as a dict'
     have = ck['config'].get('system') if isinstance(ck['config'], dict) else None
     if system is not None and have != system:
         raise ValueError(f"checkpoint {str(checkpoint)!r} is a {have!r} run; expected a {system!r} checkpoint")
@@ -410,3 +416,7 @@ def run_preset(
     t.model.load_state_dict(ck['model'])
     model = t.model.eval()
     return PresetRun(model, t.cfg, t.recipe, evaluate_dataset(model, t.recipe, t.cfg, t.val_ds, t.device), out)
+
+# %% ../nbs/81_train.ipynb #828ab0c5
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

@@ -201,3 +201,7 @@ def capture_attention(
     finally:
         for h in hooks: h.remove()
         for name, m in layers.items(): m.capture, m.attn_weights = before[name], None
+
+# %% ../../nbs/01_layers.attention.ipynb #cb6b86db
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

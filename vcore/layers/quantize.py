@@ -167,3 +167,7 @@ def codebook_stats(
     p = counts / counts.sum()
     entropy = -(p[p > 0] * p[p > 0].log()).sum()
     return {'usage': (counts > 0).double().mean().item(), 'perplexity': entropy.exp().item()}
+
+# %% ../../nbs/06_layers.quantize.ipynb #9e1eabeb
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

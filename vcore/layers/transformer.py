@@ -221,3 +221,7 @@ class Encoder(nn.Module):
         return self.registers.strip(self.norm(x))
 
     def extra_repr(self): return f"dim={self.dim}, depth={self.depth}, rope_axes={self.rope_axes}"
+
+# %% ../../nbs/02_layers.transformer.ipynb #d226916e
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()
