@@ -212,3 +212,7 @@ class ConvGRUModulator(nn.Module):
         behavior: Tensor, # (B, L, F) behaviour of the L frames, oldest first; L a multiple of T'
     ) -> Tensor:          # (B, hidden_chans, H', W') the final ("now") state
         return self.hidden_states(feat, behavior)[:, :, -1]
+
+# %% ../../nbs/13_neuro.cnn.ipynb #abc06046
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

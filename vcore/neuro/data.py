@@ -236,3 +236,7 @@ def build_session_datasets(
         except ValueError as e: raise ValueError(f"session {name!r}: {e}") from None
         train.append(SessionDataset(s, name, lags, tr)); val.append(SessionDataset(s, name, lags, va))
     return ConcatDataset(train), ConcatDataset(val)
+
+# %% ../../nbs/10_neuro.data.ipynb #5bf7a15f
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

@@ -322,3 +322,7 @@ def demo(
     return summary
 
 recipe.demo = demo   # registered above without it: the demo needs the figures
+
+# %% ../../nbs/16_neuro.model.ipynb #398b3113
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

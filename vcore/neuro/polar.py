@@ -604,3 +604,7 @@ def update_teacher(self: PolarV1Core, momentum: float|None=None):  # None: `ema_
 @patch
 def extra_repr(self: PolarV1Core) -> str:
     return f"levels={self.levels}, first_level={self.first_level}, pairs={self.pairs}, fps={self.fps}, jepa={self.jepa}"
+
+# %% ../../nbs/15_neuro.polar.ipynb #d41a0a78
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

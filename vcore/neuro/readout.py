@@ -245,3 +245,7 @@ def rf_centres(
     flat = best[which, np.arange(N)].reshape(N, HW).argmax(-1)
     centres = np.stack([(2 * (flat % W) + 1) / W - 1, (2 * (flat // W) + 1) / H - 1], 1)
     return centres.astype(np.float32), which
+
+# %% ../../nbs/12_neuro.readout.ipynb #7ef6ff9d
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

@@ -378,3 +378,7 @@ def load_meta(
         meta = {k[5:]: z[k] for k in z.files if k.startswith('meta_')}
     if not meta: raise ValueError(f"{path}: no 'meta_*' keys; not a simulated session")
     return meta
+
+# %% ../../nbs/11_neuro.simulate.ipynb #d442fe49
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

@@ -151,3 +151,7 @@ def forward(self: ViViTCore,
     if self.temporal is not None: x = self.temporal(x, (t,))
     x = rearrange(x, '(b h w) t d -> b d t h w', b=b, h=h, w=w)
     return x if self.out_norm is None else self.out_norm(x)
+
+# %% ../../nbs/14_neuro.vivit.ipynb #989b47fc
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()
