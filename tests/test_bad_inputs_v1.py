@@ -191,8 +191,6 @@ def test_other_systems_checkpoint(v1_run, toy_run):
     assert load_model(v1_run, system='v1')[2].name == 'v1'
 
 
-@pytest.mark.xfail(strict=True, reason="the toy reader (vcore.toy, not V1's) raises IsADirectoryError on a folder: issue 13, "
-                                       "the lead's part; remove this mark once it names the folder")
 def test_v1_sessions_given_to_a_toy_checkpoint(tmp_path, toy_run):
     "`vcore eval toy.pt --data <V1 session folder>` refuses by name and writes nothing."
     data = tmp_path/'sessions'; data.mkdir(); held(data, 'sim0', sim_session())
