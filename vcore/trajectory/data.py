@@ -4,7 +4,6 @@
 
 # %% ../../nbs/20_trajectory.data.ipynb #44e9d03c
 from __future__ import annotations
-import operator
 from pathlib import Path
 
 import numpy as np
@@ -125,8 +124,8 @@ def sample_trajectory(
     process_noise: float=0.02, # std of the smooth random walk at the last frame, as a fraction of the motion's size
 ) -> dict:                   # positions (T,3) float32, clean (T,3) float32 (the law alone), label, class_name, params
     "Draw one motion of class `label`: its parameters, its noiseless path and the noisy positions, in world coordinates."
-    label = operator.index(label)
-    if not 0 <= label < len(CLASS_NAMES): raise ValueError(f"label: expected 0..{len(CLASS_NAMES) - 1}, got {label}")
+    label = positive_int(label, 'label', least=0)
+    if label >= len(CLASS_NAMES): raise ValueError(f"label: expected 0..{len(CLASS_NAMES) - 1}, got {label}")
     T = positive_int(frames, 'frames', 2)
     fps, extent, radius = positive_float(fps, 'fps'), positive_float(extent, 'extent'), positive_float(radius, 'radius')
     if radius >= extent / 2: raise ValueError(f"radius: expected less than extent/2 = {extent / 2}, got {radius}")
