@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import vcore, vcore_env
+from conftest import vcore, vcore_env, vcore_main
 from vcore.trajectory.data import make_dataset, save_trajectories
 
 TINY = """system: trajectory
@@ -59,7 +59,7 @@ def test_bad_files_are_refused(clips, tmp_path, name, change, message):
     np.savez(tmp_path/name, **d)
     for args in (('eval', clips/'run/best.pt', '--data', tmp_path/name, '--out', tmp_path/'m.json'),
                  ('explain', clips/'run/best.pt', '--data', tmp_path/name, '--out', tmp_path/'eq.jsonl')):
-        r = vcore(*args)
+        r = vcore_main(*args)
         assert r.returncode == 2, (args, r.stderr)
         assert message in r.stderr and name in r.stderr, r.stderr
         assert 'Traceback' not in r.stderr
