@@ -1,5 +1,6 @@
-import os, subprocess, sys
+import contextlib, io, os, subprocess, sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -19,6 +20,16 @@ def vcore(*args, env=None, cwd=None, timeout=300):
     "Run the installed `vcore` command; return the CompletedProcess."
     return subprocess.run([str(BIN/'vcore'), *map(str, args)], capture_output=True, text=True,
                           env=env or vcore_env(), cwd=cwd, timeout=timeout)
+
+
+def vcore_main(*args):
+    """Run `vcore ARGS` in-process through the installed entry point (`vcore.cli.main`): what the command does,
+    without a new interpreter per case. Returns an object with `returncode`, `stdout` and `stderr`, like `vcore(...)`;
+    a traceback escapes as an exception and fails the test."""
+    from vcore.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err): code = main([str(a) for a in args])
+    return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 TINY = """system: tiny_recipe:recipe

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from conftest import vcore, TINY
+from conftest import vcore, vcore_main, TINY
 
 
 def bad_yaml(tmp_path, text, name='bad.yaml'):
@@ -36,7 +36,7 @@ CASES = {
 def test_train_errors(tmp_path, case):
     args, msg = CASES[case]
     out = tmp_path/'out'
-    r = vcore('train', *args(tmp_path), '--out', out)
+    r = vcore_main('train', *args(tmp_path), '--out', out)
     assert r.returncode == 2, (r.returncode, r.stderr[-2000:])
     assert msg in r.stderr, r.stderr
     assert 'Traceback' not in r.stderr

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import vcore, vcore_env
+from conftest import vcore, vcore_env, vcore_main
 from vcore.trajectory.data import make_dataset, save_trajectories
 
 TINY = """system: trajectory
@@ -59,7 +59,7 @@ def test_bad_files_are_refused(clips, tmp_path, name, change, message):
     np.savez(tmp_path/name, **d)
     for args in (('eval', clips/'run/best.pt', '--data', tmp_path/name, '--out', tmp_path/'m.json'),
                  ('explain', clips/'run/best.pt', '--data', tmp_path/name, '--out', tmp_path/'eq.jsonl')):
-        r = vcore(*args)
+        r = vcore_main(*args)
         assert r.returncode == 2, (args, r.stderr)
         assert message in r.stderr and name in r.stderr, r.stderr
         assert 'Traceback' not in r.stderr
@@ -77,7 +77,7 @@ def test_explain_with_llm_paths(clips, tmp_path):
     "The real openai client in `vcore explain --llm` against a loopback server: every path ends in a checked equation."
     from vcore.trajectory.data import load_trajectories
     from vcore.trajectory.equations import fit_best
-    from vcore.trajectory.llm import ChatReply, ChatServer
+    from vcore.testing import ChatReply, ChatServer
     d = load_trajectories(clips/'clips.npz')
     t = np.arange(d['positions'].shape[1]) / d['fps']
     good = [json.dumps({'equation': fit_best(p.astype(np.float64), t)[0].equation, 'description': f'clip {i}'})

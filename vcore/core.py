@@ -277,11 +277,11 @@ def ranged(default, range, **kw):
 def check_range(v, range, key: str):
     "`v` when it lies in `range`; a ValueError naming `key`, the value and the range otherwise."
     if v is None: return v
+    if isinstance(v, (list, tuple)):   # a list is checked item by item, against a choice set too
+        for i, x in enumerate(v): check_range(x, range, f'{key}[{i}]')
+        return v
     if isinstance(range, tuple):
         if v not in range: raise ValueError(f"{key}: expected one of {', '.join(map(repr, range))}, got {v!r}")
-        return v
-    if isinstance(v, (list, tuple)):
-        for i, x in enumerate(v): check_range(x, range, f'{key}[{i}]')
         return v
     what, ok = RANGES[range]
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not ok(v):

@@ -5,14 +5,13 @@
 # %% ../../nbs/01_layers.attention.ipynb #16b97045
 from __future__ import annotations
 from contextlib import contextmanager
-import operator
 
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from einops import rearrange
 
-from ..core import check_shape
+from ..core import check_shape, positive_ints
 
 # %% auto #0
 __all__ = ['grid_positions', 'apply_rotary', 'RotaryEmbedding', 'Attention', 'capture_attention']
@@ -23,10 +22,7 @@ def grid_positions(
     device=None,       # device of the result
 ) -> Tensor:           # (N, len(grid)) integer coordinates, N = prod(grid), in einops '(t h w)' order
     "Integer coordinates of every token of an explicit grid, flattened row-major like einops '(t h w)'."
-    try: sizes = [operator.index(g) for g in grid]
-    except TypeError: sizes = None
-    if not sizes or any(g < 1 for g in sizes):
-        raise ValueError(f"grid: expected one or more positive integer sizes such as (T, H, W), got {grid}")
+    sizes = positive_ints(grid, 'grid')
     axes = torch.meshgrid(*[torch.arange(g, device=device) for g in sizes], indexing='ij')
     return rearrange(torch.stack(axes, -1), '... k -> (...) k')
 

@@ -4,39 +4,41 @@
 
 # %% ../../nbs/13_neuro.cnn.ipynb #27928bbd
 from __future__ import annotations
-import operator
 
 import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from einops import rearrange, reduce, repeat
+from fastcore.basics import patch
 
-from ..core import check_shape, positive_int
+from ..core import check_shape, positive_int, positive_ints
+from ..layers.transformer import get_act_layer
 
 # %% auto #0
-__all__ = ['CausalConv3d', 'FactorizedCausalConv3d', 'CNNCore', 'ConvGRUCell', 'ConvGRUModulator']
+__all__ = ['CNN_NORM_LAYERS', 'CausalConv3d', 'FactorizedCausalConv3d', 'FrameGroupNorm', 'CNNCore', 'ConvGRUCell',
+           'ConvGRUModulator']
 
 # %% ../../nbs/13_neuro.cnn.ipynb #8ec97353
 def _kernel3(k, name: str) -> tuple[int, int, int]:
-    "A (kt, kh, kw) kernel with odd spatial sizes, or a ValueError naming `name`."
-    try: k = tuple(operator.index(v) for v in k)
-    except TypeError: k = ()
-    if len(k) != 3 or min(k) < 1 or k[1] % 2 == 0 or k[2] % 2 == 0:
-        raise ValueError(f"{name}: expected (kt, kh, kw) positive integers with odd kh and kw, got {k!r}")
+    "A (kt, kh, kw) kernel (an int is a cube) with odd spatial sizes, or a ValueError naming `name`."
+    k = positive_ints(k, name, n=3)
+    if k[1] % 2 == 0 or k[2] % 2 == 0: raise ValueError(f"{name}: expected odd kh and kw ('same' padding in space), got {k!r}")
     return k
 
 # %% ../../nbs/13_neuro.cnn.ipynb #96302d7c
 class CausalConv3d(nn.Conv3d):
     "`Conv3d` padded with `kt - 1` past frames (none in the future) and 'same' zeros in space; optional spatial stride."
     def __init__(self,
-        in_channels: int,  # input channels
-        out_channels: int, # output channels
-        kernel_size: tuple[int, int, int], # (kt, kh, kw), kh and kw odd
+        in_chans: int,     # input channels
+        out_chans: int,    # output channels
+        kernel_size: tuple[int, int, int], # (kt, kh, kw), kh and kw odd; an int is a cube
         stride: int=1,     # spatial stride (time is never strided)
         bias: bool=True,
     ):
         kt, kh, kw = _kernel3(kernel_size, 'kernel_size')
-        super().__init__(in_channels, out_channels, (kt, kh, kw), stride=(1, stride, stride), padding=0, bias=bias)
+        stride = positive_int(stride, 'stride')
+        super().__init__(positive_int(in_chans, 'in_chans'), positive_int(out_chans, 'out_chans'), (kt, kh, kw),
+                         stride=(1, stride, stride), padding=0, bias=bias)
 
     def forward(self,
         x: Tensor,            # (B, C, T, H, W)
@@ -49,18 +51,18 @@ class CausalConv3d(nn.Conv3d):
 class FactorizedCausalConv3d(CausalConv3d):
     "`CausalConv3d` whose kernel is a spatial part times a channel-mixing temporal part, `W[o,i,t] = Σ_c T[o,c,t]·S[c,i]`."
     def __init__(self,
-        in_channels: int,  # input channels
-        out_channels: int, # output channels
+        in_chans: int,     # input channels
+        out_chans: int,    # output channels
         kernel_size: tuple[int, int, int], # (kt, kh, kw), kh and kw odd
         stride: int=1,     # spatial stride
-        rank: int|None=None, # R spatial maps; None: out_channels
+        rank: int|None=None, # R spatial maps; None: out_chans
     ):
-        super().__init__(in_channels, out_channels, kernel_size, stride=stride, bias=False)
+        super().__init__(in_chans, out_chans, kernel_size, stride=stride, bias=False)
         kt, kh, kw = self.kernel_size
-        self.rank = positive_int(out_channels if rank is None else rank, 'rank')
+        self.rank = positive_int(out_chans if rank is None else rank, 'rank')
         del self.weight   # replaced by the `weight` property
-        self.spatial = nn.Parameter(torch.empty(self.rank, in_channels, kh, kw))
-        self.temporal = nn.Parameter(torch.empty(out_channels, self.rank, kt))
+        self.spatial = nn.Parameter(torch.empty(self.rank, in_chans, kh, kw))
+        self.temporal = nn.Parameter(torch.empty(out_chans, self.rank, kt))
         nn.init.kaiming_uniform_(self.spatial, a=5 ** 0.5)     # nn.Conv's default init, for each factor
         nn.init.kaiming_uniform_(self.temporal, a=5 ** 0.5)
 
@@ -71,132 +73,134 @@ class FactorizedCausalConv3d(CausalConv3d):
     def extra_repr(self) -> str: return super().extra_repr() + f", rank={self.rank}"
 
 # %% ../../nbs/13_neuro.cnn.ipynb #aa9089b4
-class _FrameGroupNorm(nn.GroupNorm):
-    "GroupNorm over (C/G, H, W) of each frame separately, so that no statistic mixes time steps."
-    def forward(self, x: Tensor) -> Tensor:
+class FrameGroupNorm(nn.GroupNorm):
+    "GroupNorm over (C/G, H, W) of each frame separately (G: the largest divisor of C up to 8): no statistic mixes time steps."
+    def __init__(self,
+        num_channels: int, # C
+        eps: float=1e-5,
+    ):
+        super().__init__(max(g for g in range(1, min(num_channels, 8) + 1) if num_channels % g == 0), num_channels, eps)
+
+    def forward(self, x: Tensor  # (B, C, T, H, W)
+               ) -> Tensor:
         t = x.shape[2]
         return rearrange(super().forward(rearrange(x, 'b c t h w -> (b t) c h w')), '(b t) c h w -> b c t h w', t=t)
 
-def _num_groups(c: int) -> int:
-    "Largest divisor of `c` that is at most 8."
-    return max(g for g in range(1, min(c, 8) + 1) if c % g == 0)
-
-_NORMS = {'batch': lambda c: nn.BatchNorm3d(c), 'group': lambda c: _FrameGroupNorm(_num_groups(c), c)}
-_ACTS = {'elu': nn.ELU, 'gelu': nn.GELU}
+CNN_NORM_LAYERS = {'batchnorm3d': nn.BatchNorm3d, 'framegroupnorm': FrameGroupNorm}  # norm_layer names of `CNNCore`
 
 # %% ../../nbs/13_neuro.cnn.ipynb #6ae51302
 class CNNCore(nn.Module):
-    "Baseline core: causal Conv3d → norm → ELU/GELU stack, `(B, 1, L, H, W)` → `(B, C, L, H', W')`."
+    "Baseline core: causal Conv3d → norm → activation stack, `(B, 1, L, H, W)` → `(B, C, L, H', W')`."
     def __init__(self,
-        in_channels: int=1,  # stimulus channels
-        hidden: int=16,      # channels of every layer (= out_channels)
+        in_chans: int=1,     # stimulus channels
+        hidden: int=16,      # channels of every layer (= out_chans)
         layers: int=3,       # number of conv layers
         kernel: tuple[int, int, int]=(5, 7, 7),        # (kt, kh, kw) of the first layer
         hidden_kernel: tuple[int, int, int]=(3, 3, 3), # (kt, kh, kw) of the later layers
         stride: int=1,       # spatial stride of the first layer; H' = ceil(H / stride)
-        norm: str='batch',   # 'batch' (BatchNorm3d) or 'group' (GroupNorm per frame)
-        act: str='elu',      # 'elu' or 'gelu'
+        norm_layer='batchnorm3d', # a name in `CNN_NORM_LAYERS` or a class called as norm_layer(C)
+        act_layer='elu',     # a name in `vcore.layers.transformer.ACT_LAYERS` or a class
         steps: int|None=None,# compute only the newest `steps` time steps (None: all L)
         factorized: bool=False, # first layer's kernel factorised in space × time (`FactorizedCausalConv3d`)
     ):
         super().__init__()
-        if steps is not None: steps = positive_int(steps, 'steps')
-        self.steps = steps
-        self.in_channels, self.out_channels = positive_int(in_channels, 'in_channels'), positive_int(hidden, 'hidden')
-        layers, stride = positive_int(layers, 'layers'), positive_int(stride, 'stride')
-        if norm not in _NORMS: raise ValueError(f"norm: expected one of {list(_NORMS)}, got {norm!r}")
-        if act not in _ACTS: raise ValueError(f"act: expected one of {list(_ACTS)}, got {act!r}")
+        self.steps = None if steps is None else positive_int(steps, 'steps')
+        self.in_chans, self.out_chans = positive_int(in_chans, 'in_chans'), positive_int(hidden, 'hidden')
+        layers = positive_int(layers, 'layers')
+        if isinstance(norm_layer, str) and norm_layer not in CNN_NORM_LAYERS:
+            raise ValueError(f"norm_layer: expected a class or one of {', '.join(map(repr, CNN_NORM_LAYERS))} "
+                             f"(norms that keep a video core causal), got {norm_layer!r}")
+        norm, act = CNN_NORM_LAYERS.get(norm_layer, norm_layer), get_act_layer(act_layer)
         kernel, hidden_kernel = _kernel3(kernel, 'kernel'), _kernel3(hidden_kernel, 'hidden_kernel')
         blocks = []
         for i in range(layers):
-            conv = (FactorizedCausalConv3d(in_channels, hidden, kernel, stride=stride) if i == 0 and factorized else
-                    CausalConv3d(in_channels if i == 0 else hidden, hidden, kernel if i == 0 else hidden_kernel,
+            conv = (FactorizedCausalConv3d(in_chans, hidden, kernel, stride=stride) if i == 0 and factorized else
+                    CausalConv3d(in_chans if i == 0 else hidden, hidden, kernel if i == 0 else hidden_kernel,
                                  stride=stride if i == 0 else 1, bias=False))
-            blocks += [conv, _NORMS[norm](hidden), _ACTS[act]()]
-        self.factorized = factorized
+            blocks += [conv, norm(hidden), act()]
+        self.factorized, self.stride = factorized, positive_int(stride, 'stride')
         self.layers = nn.Sequential(*blocks)
-        self.stride, self.norm = stride, norm
         self.temporal_extent = kernel[0] + (layers - 1) * (hidden_kernel[0] - 1)  # frames one output sees
         self.aux_losses: dict[str, Tensor] = {}
 
-    def forward(self,
-        stim: Tensor,               # (B, C_in, L, H, W) frames, oldest first
-        behavior: Tensor|None=None, # (B, L, F) behaviour features; not used by this core
-    ) -> Tensor:                    # (B, out_channels, L or steps, ceil(H/stride), ceil(W/stride))
-        s = check_shape(stim, 'b c t h w', 'stim', c=self.in_channels)
-        if behavior is not None: check_shape(behavior, 'b t f', 'behavior', b=s['b'], t=s['t'])
-        if self.steps is None: return self.layers(stim)
-        need = self.temporal_extent + self.steps - 1       # frames the newest `steps` outputs see
-        x = F.pad(stim[:, :, -need:], (0, 0, 0, 0, max(need - s['t'], 0), 0))  # zeros = the causal padding
-        for m in self.layers: x = m(x, pad_time=False) if isinstance(m, CausalConv3d) else m(x)
-        return x
+# %% ../../nbs/13_neuro.cnn.ipynb #d6956a59
+@patch
+def forward(self: CNNCore,
+    stim: Tensor,               # (B, C_in, L, H, W) frames, oldest first
+    behavior: Tensor|None=None, # (B, L, F) behaviour features; not used by this core
+) -> Tensor:                    # (B, out_chans, L or steps, ceil(H/stride), ceil(W/stride))
+    "The feature video, causal in time."
+    s = check_shape(stim, 'b c t h w', 'stim', c=self.in_chans)
+    if behavior is not None: check_shape(behavior, 'b t f', 'behavior', b=s['b'], t=s['t'])
+    if self.steps is None: return self.layers(stim)
+    need = self.temporal_extent + self.steps - 1       # frames the newest `steps` outputs see
+    x = F.pad(stim[:, :, -need:], (0, 0, 0, 0, max(need - s['t'], 0), 0))  # zeros = the causal padding
+    for m in self.layers: x = m(x, pad_time=False) if isinstance(m, CausalConv3d) else m(x)
+    return x
 
 # %% ../../nbs/13_neuro.cnn.ipynb #b1bde049
 class ConvGRUCell(nn.Module):
     "Convolutional GRU cell (Cho et al. 2014 equations, 'same' convolutions): `(x, h) -> h'`."
     def __init__(self,
-        in_channels: int,      # channels of the input x
-        hidden_channels: int,  # channels of the state h
+        in_chans: int,         # channels of the input x
+        hidden_chans: int,     # channels of the state h
         kernel_size: int=3,    # odd spatial kernel of every convolution
         reset_after: bool=False, # apply r after the hidden convolution (torch/cuDNN GRU) instead of before (Cho)
     ):
         super().__init__()
-        self.in_channels = positive_int(in_channels, 'in_channels')
-        self.hidden_channels = positive_int(hidden_channels, 'hidden_channels')
+        self.in_chans, self.hidden_chans = positive_int(in_chans, 'in_chans'), positive_int(hidden_chans, 'hidden_chans')
         k = positive_int(kernel_size, 'kernel_size')
         if k % 2 == 0: raise ValueError(f"kernel_size: expected an odd size for 'same' padding, got {k}")
         self.kernel_size, self.reset_after = k, reset_after
-        C, Hd = self.in_channels, self.hidden_channels
+        C, Hd = self.in_chans, self.hidden_chans
         self.gates = nn.Conv2d(C + Hd, 2 * Hd, k, padding=k // 2)         # -> [z, r]
         self.cand_x = nn.Conv2d(C, Hd, k, padding=k // 2)                 # W_x * x + b
         self.cand_h = nn.Conv2d(Hd, Hd, k, padding=k // 2, bias=reset_after)  # W_h * (r ⊙ h), or W_h * h + b_h
 
     def forward(self,
-        x: Tensor,          # (B, in_channels, H, W) input at this step
-        h: Tensor|None=None,# (B, hidden_channels, H, W) previous state; zeros when None
-    ) -> Tensor:            # (B, hidden_channels, H, W) new state
-        s = check_shape(x, 'b c h w', 'x', c=self.in_channels)
-        if h is None: h = x.new_zeros(s['b'], self.hidden_channels, s['h'], s['w'])
-        else: check_shape(h, 'b c h w', 'h', b=s['b'], c=self.hidden_channels, h=s['h'], w=s['w'])
+        x: Tensor,          # (B, in_chans, H, W) input at this step
+        h: Tensor|None=None,# (B, hidden_chans, H, W) previous state; zeros when None
+    ) -> Tensor:            # (B, hidden_chans, H, W) new state
+        s = check_shape(x, 'b c h w', 'x', c=self.in_chans)
+        if h is None: h = x.new_zeros(s['b'], self.hidden_chans, s['h'], s['w'])
+        else: check_shape(h, 'b c h w', 'h', b=s['b'], c=self.hidden_chans, h=s['h'], w=s['w'])
         z, r = torch.sigmoid(self.gates(torch.cat([x, h], 1))).chunk(2, 1)
         hh = r * self.cand_h(h) if self.reset_after else self.cand_h(r * h)
         return (1 - z) * h + z * torch.tanh(self.cand_x(x) + hh)
 
     def extra_repr(self) -> str:
-        return (f"in_channels={self.in_channels}, hidden_channels={self.hidden_channels}, "
-                f"kernel_size={self.kernel_size}, reset_after={self.reset_after}")
+        return f"in_chans={self.in_chans}, hidden_chans={self.hidden_chans}, kernel_size={self.kernel_size}, reset_after={self.reset_after}"
 
 # %% ../../nbs/13_neuro.cnn.ipynb #77c75d28
 class ConvGRUModulator(nn.Module):
     "Behaviour-modulated recurrence over a core's time steps: ConvGRU on [features, behaviour embedding]."
     def __init__(self,
-        in_channels: int,       # channels C of the core's features
+        in_chans: int,          # channels C of the core's features
         behavior_dim: int,      # behaviour features F per frame
-        hidden_channels: int,   # channels of the GRU state (= out_channels)
+        hidden_chans: int,      # channels of the GRU state (= out_chans)
         kernel_size: int=3,     # odd spatial kernel of the GRU convolutions
-        embed_dim: int|None=None, # channels of the behaviour embedding; hidden_channels when None
+        embed_dim: int|None=None, # channels of the behaviour embedding; hidden_chans when None
     ):
         super().__init__()
-        self.in_channels = positive_int(in_channels, 'in_channels')
+        self.in_chans = positive_int(in_chans, 'in_chans')
         self.behavior_dim = positive_int(behavior_dim, 'behavior_dim')
-        self.out_channels = positive_int(hidden_channels, 'hidden_channels')
-        self.embed_dim = positive_int(hidden_channels if embed_dim is None else embed_dim, 'embed_dim')
+        self.out_chans = positive_int(hidden_chans, 'hidden_chans')
+        self.embed_dim = positive_int(hidden_chans if embed_dim is None else embed_dim, 'embed_dim')
         self.embed = nn.Linear(self.behavior_dim, self.embed_dim)
-        self.cell = ConvGRUCell(self.in_channels + self.embed_dim, self.out_channels, kernel_size)
+        self.cell = ConvGRUCell(self.in_chans + self.embed_dim, self.out_chans, kernel_size)
 
     def hidden_states(self,
         feat: Tensor,     # (B, C, T', H', W') core features, oldest step first
         behavior: Tensor, # (B, L, F) behaviour of the L frames, oldest first; L a multiple of T'
-    ) -> Tensor:          # (B, hidden_channels, T', H', W') the state after each step
+    ) -> Tensor:          # (B, hidden_chans, T', H', W') the state after each step
         "The GRU state after every step of the core's time axis."
-        s = check_shape(feat, 'b c t h w', 'feat', c=self.in_channels)
+        s = check_shape(feat, 'b c t h w', 'feat', c=self.in_chans)
         if not isinstance(behavior, Tensor):
             raise TypeError(f"behavior: expected a tensor of shape (B, L, F={self.behavior_dim}), got {type(behavior).__name__}")
         L = check_shape(behavior, 'b l f', 'behavior', b=s['b'], f=self.behavior_dim)['l']
         if L % s['t']: raise ValueError(f"behavior: expected L a multiple of the core's T'={s['t']}, got L={L}")
         e = reduce(self.embed(behavior), 'b (t g) e -> b t e', 'mean', t=s['t'])
-        e = repeat(e, 'b t e -> b e t h w', h=s['h'], w=s['w'])
-        x = torch.cat([feat, e], 1)
+        x = torch.cat([feat, repeat(e, 'b t e -> b e t h w', h=s['h'], w=s['w'])], 1)
         h, states = None, []
         for t in range(s['t']):
             h = self.cell(x[:, :, t], h)
@@ -206,5 +210,9 @@ class ConvGRUModulator(nn.Module):
     def forward(self,
         feat: Tensor,     # (B, C, T', H', W') core features, oldest step first
         behavior: Tensor, # (B, L, F) behaviour of the L frames, oldest first; L a multiple of T'
-    ) -> Tensor:          # (B, hidden_channels, H', W') the final ("now") state
+    ) -> Tensor:          # (B, hidden_chans, H', W') the final ("now") state
         return self.hidden_states(feat, behavior)[:, :, -1]
+
+# %% ../../nbs/13_neuro.cnn.ipynb #abc06046
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

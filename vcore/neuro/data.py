@@ -4,7 +4,6 @@
 
 # %% ../../nbs/10_neuro.data.ipynb #44d29fa5
 from __future__ import annotations
-import os, uuid
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from einops import rearrange
 from torch import Tensor
 from torch.utils.data import ConcatDataset, Dataset
 
-from ..core import check_shape
+from ..core import atomic_write, check_array, check_shape, positive_int, require_keys, split_indices
 
 # %% auto #0
 __all__ = ['SESSION_KEYS', 'OPTIONAL_SESSION_KEYS', 'SESSION_SUFFIXES', 'load_session', 'save_session', 'load_sessions',
@@ -29,36 +28,17 @@ OPTIONAL_SESSION_KEYS = {'rates': ('T N', 'float32'), 'ppd': ('', 'float')}  # t
 SESSION_SUFFIXES = ('.npz', '.h5', '.hdf5')
 
 # %% ../../nbs/10_neuro.data.ipynb #cd600ba0
-def _check_array(x, key: str, where: str, axes: str, dtype: str, sizes: dict) -> np.ndarray|float:
-    "`x` as an array of `dtype` with `axes` (sizes recorded in `sizes`), or a TypeError/ValueError naming `where` and `key`."
-    x = np.asarray(x)
-    ok = {'uint8': x.dtype == np.uint8, 'float32': x.dtype in (np.float32, np.float64),
-          'int64': np.issubdtype(x.dtype, np.integer), 'float': x.dtype.kind in 'iuf'}[dtype]
-    if not ok:
-        want = {'float32': 'float32 (or float64)', 'int64': 'integer', 'float': 'a real number'}.get(dtype, dtype)
-        raise TypeError(f"{where}: key {key!r}: expected dtype {want}, got {x.dtype}")
-    names = axes.split()
-    bad = x.ndim != len(names) or any(
-        (int(a) if a.isdigit() else sizes.get(a, n)) != n for a, n in zip(names, x.shape))
-    if bad:
-        spec = ', '.join(f'{a}={sizes[a]}' if a in sizes else a for a in names)
-        raise ValueError(f"{where}: key {key!r}: expected shape ({spec}), got {x.shape}")
-    sizes.update({a: n for a, n in zip(names, x.shape) if not a.isdigit()})
-    if dtype == 'float': return float(x)
-    return x.astype(dtype, copy=False)
-
 def _check_session(s, where: str) -> dict:
     "A checked copy of session dict `s` (arrays cast to the contract's dtypes); errors name `where` and the key."
-    if not isinstance(s, Mapping): raise TypeError(f"{where}: expected a dict of session arrays, got {type(s).__name__}")
-    missing = [k for k in SESSION_KEYS if k not in s]
-    if missing: raise ValueError(f"{where}: missing key {missing[0]!r}; a session holds {list(SESSION_KEYS)}")
+    require_keys(s, SESSION_KEYS, where, 'a session')
     sizes, out = {}, {}
     for k, (axes, dtype) in {**SESSION_KEYS, **OPTIONAL_SESSION_KEYS}.items():
-        if k in s: out[k] = _check_array(s[k], k, where, axes, dtype, sizes)
+        if k in s: out[k] = check_array(s[k], k, where, axes, dtype, sizes, finite=k not in ('eyepos', 'fps', 'ppd'))
     def fail(key, msg): raise ValueError(f"{where}: key {key!r}: {msg}")
     if sizes['T'] < 1: fail('stim', 'expected at least one frame, got T=0')
+    if sizes['N'] < 1: fail('robs', 'expected at least one neuron, got N=0')
     for k in ('robs', 'rates'):
-        if k in out and not (np.isfinite(out[k]).all() and (out[k] >= 0).all()): fail(k, 'expected finite values >= 0')
+        if k in out and (out[k] < 0).any(): fail(k, f'expected counts >= 0, got {out[k].min()}')
     if not np.isin(out['dfs'], (0, 1)).all(): fail('dfs', 'expected values in {0, 1}')
     eye = out['eyepos']
     if np.isinf(eye).any(): fail('eyepos', 'expected finite degrees or NaN (eye lost), got inf')
@@ -90,30 +70,24 @@ def load_session(
         raise ValueError(f"{path}: not a readable {suffix} file ({type(e).__name__}: {e})") from None
     return _check_session(raw, str(path))
 
+# %% ../../nbs/10_neuro.data.ipynb #20d44fb2
 def save_session(
     path: str|Path, # target file; .npz or .h5/.hdf5 picks the format
     session: dict,  # session arrays (see `SESSION_KEYS`)
 ):
-    "Check `session`, then write it atomically (temporary file in the same folder, then `os.replace`)."
+    "Check `session`, then write it through `vcore.core.atomic_write`: a reader sees the old file or the new one."
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SESSION_SUFFIXES: raise ValueError(f"{path}: expected a session file ending in {SESSION_SUFFIXES}")
     s = _check_session(session, str(path))
-    if not path.parent.is_dir(): raise FileNotFoundError(f"{path}: folder {path.parent} does not exist")
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp')
-    try:
+    with atomic_write(path) as tmp:
         if suffix == '.npz':
-            with open(tmp, 'xb') as f: np.savez(f, **s)
+            with open(tmp, 'xb') as f: np.savez(f, **s)    # an open file: np.savez would append '.npz' to a path
         else:
             with h5py.File(tmp, 'w-') as f:
                 for k, v in s.items(): f.create_dataset(k, data=v)
-        fd = os.open(tmp, os.O_RDONLY)
-        try: os.fsync(fd)
-        finally: os.close(fd)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
+# %% ../../nbs/10_neuro.data.ipynb #fb075a97
 def load_sessions(
     path: str|Path, # a session file, or a folder of .npz/.h5/.hdf5 files
 ) -> dict[str, dict]: # {file stem: session}, sorted by name
@@ -158,20 +132,29 @@ def behavior_features(
 
 # %% ../../nbs/10_neuro.data.ipynb #98c53c0b
 def split_trials(
-    trial,              # (T,) trial ids
+    trial,              # (T,) integer trial ids
     val_frac: float=0.2,# fraction of trials for validation, in (0, 1)
     seed: int=0,
-) -> tuple[np.ndarray, np.ndarray]: # sorted train trial ids, sorted validation trial ids
-    "Split trial ids into train and validation sets, seeded; each side gets at least one trial when there are two or more."
-    if not 0 < val_frac < 1: raise ValueError(f"val_frac: expected a number in (0, 1), got {val_frac!r}")
-    trial = np.asarray(trial)
-    if trial.ndim != 1 or not np.issubdtype(trial.dtype, np.integer):
-        raise ValueError(f"trial: expected integer ids of shape (T,), got {trial.dtype} {trial.shape}")
-    ids = np.random.default_rng(seed).permutation(np.unique(trial))
-    n_val = int(np.clip(round(val_frac * len(ids)), 1, len(ids) - 1)) if len(ids) > 1 else 0
-    return np.sort(ids[n_val:]), np.sort(ids[:n_val])
+) -> tuple[np.ndarray, np.ndarray]: # sorted train trial ids, sorted validation trial ids, each non-empty
+    "Split trial ids into train and validation sets, seeded, whole trials on one side (`split_indices` with groups)."
+    trial = check_array(trial, 'trial', 'split_trials', 'T', 'int64')
+    if len(np.unique(trial)) < 2: raise ValueError(f"trial: expected at least 2 trials to split, got {len(np.unique(trial))}")
+    tr, va = split_indices(len(trial), val_frac, seed, groups=trial)
+    return np.unique(trial[tr]), np.unique(trial[va])
 
 # %% ../../nbs/10_neuro.data.ipynb #2f333ae9
+def _sample_bins(
+    trial: np.ndarray,   # (T,) trial ids, contiguous runs
+    eye_ok: np.ndarray,  # (T,) bool, the eye features are valid at t
+    lags: int,           # L
+) -> tuple[np.ndarray, np.ndarray]: # inside (T,): all L lags lie in t's trial; valid (T,): inside and eye valid on every lag
+    t = np.arange(len(trial))
+    run_start = np.maximum.accumulate(np.where(np.r_[True, trial[1:] != trial[:-1]], t, 0))
+    inside = t - run_start >= lags - 1
+    n_bad = np.r_[0, np.cumsum(~eye_ok)]
+    return inside, inside & (n_bad[t + 1] == n_bad[np.maximum(t - lags + 1, 0)])
+
+# %% ../../nbs/10_neuro.data.ipynb #7e923eb2
 class SessionDataset(Dataset):
     "Samples of one session: L lags of stimulus and behaviour ending at bin t, and the response at t."
     def __init__(self,
@@ -182,31 +165,26 @@ class SessionDataset(Dataset):
         saccade_threshold: float=30., # deg/s, for the saccade indicator
     ):
         if not isinstance(name, str) or not name: raise TypeError(f"name: expected a non-empty str, got {name!r}")
-        if isinstance(lags, bool) or not isinstance(lags, (int, np.integer)) or lags < 1:
-            raise ValueError(f"lags: expected a positive int, got {lags!r}")
         where = f"session {name!r}"
         s = _check_session(session, where)
-        self.name, self.lags, self.fps = name, int(lags), s['fps']
+        self.name, self.lags, self.fps = name, positive_int(lags, 'lags'), s['fps']
         trial = s['trial']
         beh, eye_ok = behavior_features(s['eyepos'], s['fps'], saccade_threshold, trial=trial)
-        T, L = len(trial), self.lags
-        t = np.arange(T)
-        run_start = np.maximum.accumulate(np.where(np.r_[True, trial[1:] != trial[:-1]], t, 0))
-        inside = t - run_start >= L - 1                                     # all L lags in t's trial
-        n_bad = np.r_[0, np.cumsum(~eye_ok)]
-        eye_ok_lags = n_bad[t + 1] == n_bad[np.maximum(t - L + 1, 0)]        # eye valid on every lag
-        chosen = np.ones(T, bool) if trials is None else np.isin(trial, np.asarray(trials))
+        inside, valid = _sample_bins(trial, eye_ok, self.lags)
+        chosen = np.ones(len(trial), bool) if trials is None else np.isin(trial, np.asarray(trials))
         if not chosen.any(): raise ValueError(f"{where}: key 'trial': none of the requested trial ids occur")
         self.index = np.flatnonzero(inside & chosen)                        # the bin t of each sample
+        self.trial, self.in_trials = trial, chosen                          # (T,) trial ids; (T,) bins of the chosen trials
         if not len(self.index):
-            longest = np.bincount(t[chosen] - run_start[chosen]).size
-            raise ValueError(f"{where}: key 'trial': lags={L} is longer than every trial (longest trial: {longest} bins)")
-        self.valid = torch.from_numpy(inside & eye_ok_lags)
+            longest = np.unique(trial[chosen], return_counts=True)[1].max()
+            raise ValueError(f"{where}: key 'trial': lags={self.lags} is longer than every trial (longest trial: {longest} bins)")
+        self.valid = torch.from_numpy(valid)
         self.stim = torch.from_numpy(s['stim'])                             # (T, H, W) uint8
         self.behavior = torch.from_numpy(beh)                               # (T, F)
         self.robs, self.dfs = torch.from_numpy(s['robs']), torch.from_numpy(s['dfs'])
         self.rates = torch.from_numpy(s['rates']) if 'rates' in s else None
         self.n_neurons = self.robs.shape[1]
+        self.frame_size = tuple(self.stim.shape[1:])                        # (H, W)
 
     def __len__(self): return len(self.index)
 
@@ -218,9 +196,7 @@ class SessionDataset(Dataset):
         if self.rates is not None: out['rates'] = self.rates[t].clone()
         return out
 
-    def extra_repr(self): return f"name={self.name!r}, lags={self.lags}, samples={len(self)}, n_neurons={self.n_neurons}"
-
-    def __repr__(self): return f"{type(self).__name__}({self.extra_repr()})"
+    def __repr__(self): return f"{type(self).__name__}(name={self.name!r}, lags={self.lags}, samples={len(self)}, n_neurons={self.n_neurons})"
 
 # %% ../../nbs/10_neuro.data.ipynb #b4f81550
 def session_batch_plan(
@@ -229,8 +205,7 @@ def session_batch_plan(
     seed: int=0, epoch: int=0, rank: int=0, world: int=1,
 ) -> list[list[int]]: # this rank's batches of dataset indices, each from one session
     "Batches for one epoch on one rank in which every batch holds samples of a single session."
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size: expected a positive int, got {batch_size!r}")
+    batch_size = positive_int(batch_size, 'batch_size')
     if not 0 <= rank < world: raise ValueError(f"rank: expected 0 <= rank < world={world}, got {rank}")
     parts = dataset.datasets if isinstance(dataset, ConcatDataset) else [dataset]
     sizes = [len(d) for d in parts]
@@ -245,6 +220,7 @@ def session_batch_plan(
     batches = [batches[i] for i in rng.permutation(len(batches))]
     return batches[rank::world][:len(batches) // world]
 
+# %% ../../nbs/10_neuro.data.ipynb #77f1d8f3
 def build_session_datasets(
     sessions: dict,     # {name: session}
     lags: int,          # L, frames per sample
@@ -256,7 +232,11 @@ def build_session_datasets(
     train, val = [], []
     for name, s in sessions.items():
         s = _check_session(s, f"session {name!r}")
-        tr, va = split_trials(s['trial'], val_frac, seed)
-        if not len(va): raise ValueError(f"session {name!r}: key 'trial': expected at least 2 trials to split, got 1")
+        try: tr, va = split_trials(s['trial'], val_frac, seed)
+        except ValueError as e: raise ValueError(f"session {name!r}: {e}") from None
         train.append(SessionDataset(s, name, lags, tr)); val.append(SessionDataset(s, name, lags, va))
     return ConcatDataset(train), ConcatDataset(val)
+
+# %% ../../nbs/10_neuro.data.ipynb #5bf7a15f
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

@@ -10,9 +10,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from einops import rearrange
+from fastcore.basics import patch
 from timm.layers import Mlp
 
-from ..core import check_shape, positive_int
+from ..core import check_shape, positive_float, positive_int
+from ..layers.transformer import NORM_LAYERS, get_norm_layer
 
 # %% auto #0
 __all__ = ['pyramid_matrix', 'LaplacianPyramid', 'QuadratureFilterBank', 'polar_decompose', 'rotate_phase', 'GazeEncoder',
@@ -38,8 +40,10 @@ def pyramid_matrix(
     else: raise ValueError(f"op: expected 'reduce' or 'expand', got {op!r}")
     return y[:, 0].T.contiguous()   # column j: the response to the impulse at j
 
+# %% ../../nbs/15_neuro.polar.ipynb #bc5c2c4b
 class LaplacianPyramid(nn.Module):
     "Fixed Burt-Adelson Laplacian pyramid with the binomial 5-tap filter: `levels` band-pass maps, finest first."
+
     def __init__(self,
         levels: int=4,  # band-pass levels; the low-pass residual is one more halving below the last
     ):
@@ -58,25 +62,6 @@ class LaplacianPyramid(nn.Module):
         "Upsample `(..., h, w)` by 2 (zeros between pixels, blur by 4 × kernel) and crop to `size`."
         return self._separable(x, pyramid_matrix('expand', x.shape[-2], size[0]), pyramid_matrix('expand', x.shape[-1], size[1]))
 
-    def decompose(self, x: Tensor  # (N, C, H, W) images; channels are transformed independently
-                 ) -> tuple[list[Tensor], Tensor]:  # bands [(N, C, H_k, W_k)], low-pass residual
-        "Band-pass levels (finest first) and the low-pass residual."
-        check_shape(x, 'n c h w', 'x')
-        if not x.is_floating_point(): raise TypeError(f"x: expected a floating-point tensor, got {x.dtype}")
-        g, bands = x, []
-        for _ in range(self.levels):
-            low = self.reduce(g)
-            bands.append(g - self.expand(low, g.shape[-2:]))
-            g = low
-        return bands, g
-
-    def reconstruct(self, bands: list[Tensor], residual: Tensor) -> Tensor:
-        "Collapse the pyramid: the inverse of `decompose`."
-        if len(bands) != self.levels: raise ValueError(f"bands: expected {self.levels} levels, got {len(bands)}")
-        g = residual
-        for b in reversed(bands): g = b + self.expand(g, b.shape[-2:])
-        return g
-
     def forward(self, x: Tensor  # (N, C, H, W), e.g. (B·L, 1, H, W) frames
                ) -> list[Tensor]:  # `levels` maps (N, C, H_k, W_k), H_{k+1} = ⌈H_k / 2⌉
         "The band-pass levels, finest first."
@@ -84,9 +69,32 @@ class LaplacianPyramid(nn.Module):
 
     def extra_repr(self) -> str: return f"levels={self.levels}"
 
+# %% ../../nbs/15_neuro.polar.ipynb #03bd36c2
+@patch
+def decompose(self: LaplacianPyramid, x: Tensor  # (N, C, H, W) images; channels are transformed independently
+             ) -> tuple[list[Tensor], Tensor]:  # bands [(N, C, H_k, W_k)], low-pass residual
+    "Band-pass levels (finest first) and the low-pass residual."
+    check_shape(x, 'n c h w', 'x')
+    if not x.is_floating_point(): raise TypeError(f"x: expected a floating-point tensor, got {x.dtype}")
+    g, bands = x, []
+    for _ in range(self.levels):
+        low = self.reduce(g)
+        bands.append(g - self.expand(low, g.shape[-2:]))
+        g = low
+    return bands, g
+
+@patch
+def reconstruct(self: LaplacianPyramid, bands: list[Tensor], residual: Tensor) -> Tensor:
+    "Collapse the pyramid: the inverse of `decompose`."
+    if len(bands) != self.levels: raise ValueError(f"bands: expected {self.levels} levels, got {len(bands)}")
+    g = residual
+    for b in reversed(bands): g = b + self.expand(g, b.shape[-2:])
+    return g
+
 # %% ../../nbs/15_neuro.polar.ipynb #7970f37d
 class QuadratureFilterBank(nn.Module):
     "Even/odd Gabor pairs sharing one Gaussian envelope, built analytically from learnable frequency, orientation and width."
+
     def __init__(self,
         pairs: int=64,                 # quadrature pairs P
         kernel_size: int=11,           # odd side of the square kernels
@@ -124,41 +132,45 @@ class QuadratureFilterBank(nn.Module):
             self.orientation.copy_(math.pi * (i % n_o) / n_o)
             self.log_sigma.fill_(math.log(self.init_sigma))
 
-    @property
-    def frequency(self) -> Tensor:
-        "(P,) spatial frequency, cycles/pixel."
-        return 0.5 * torch.sigmoid(self.freq_logit)
-
-    @property
-    def sigma(self) -> Tensor:
-        "(P,) envelope standard deviation, pixels."
-        return self.log_sigma.exp()
-
-    def wavevector(self) -> Tensor:
-        "(P, 2) carrier wave vector `2πf (cos θ, sin θ)` in radians per pixel, components (column, row)."
-        return 2 * math.pi * self.frequency[:, None] * torch.stack([self.orientation.cos(), self.orientation.sin()], -1)
-
-    def filters(self) -> tuple[Tensor, Tensor]:
-        "Even and odd kernels, each (P, k, k)."
-        xx, yy = self.grid
-        th, f, s = self.orientation[:, None, None], self.frequency[:, None, None], self.sigma[:, None, None]
-        env = torch.exp(-(xx**2 + yy**2) / (2 * s**2))
-        carrier = 2 * math.pi * f * (xx * th.cos() + yy * th.sin())
-        even, odd = env * carrier.cos(), env * carrier.sin()
-        even = even - env * even.sum((-2, -1), keepdim=True) / env.sum((-2, -1), keepdim=True)
-        gain_e = (even * carrier.cos()).sum((-2, -1), keepdim=True)  # response to cos(carrier)
-        gain_o = (odd * carrier.sin()).sum((-2, -1), keepdim=True)   # response to sin(carrier)
-        return even / gain_e.clamp_min(1e-4), odd / gain_o.clamp_min(1e-4)
-
-    def forward(self, x: Tensor  # (N, 1, H, W) band-pass images
-               ) -> tuple[Tensor, Tensor]:  # even, odd responses, each (N, P, ⌈H/stride⌉, ⌈W/stride⌉); zero padding
-        "Filter with every even and odd kernel (same size output, or every `stride`-th pixel of it)."
-        check_shape(x, 'n 1 h w', 'x')
-        even, odd = self.filters()
-        w = rearrange(torch.cat([even, odd]), 'p h w -> p 1 h w').to(x.dtype)
-        return F.conv2d(x, w, padding=self.kernel_size // 2, stride=self.stride).split(self.pairs, dim=1)
-
     def extra_repr(self) -> str: return f"pairs={self.pairs}, kernel_size={self.kernel_size}, stride={self.stride}"
+
+# %% ../../nbs/15_neuro.polar.ipynb #48d7864b
+@patch(as_prop=True)
+def frequency(self: QuadratureFilterBank) -> Tensor:
+    "(P,) spatial frequency, cycles/pixel."
+    return 0.5 * torch.sigmoid(self.freq_logit)
+
+@patch(as_prop=True)
+def sigma(self: QuadratureFilterBank) -> Tensor:
+    "(P,) envelope standard deviation, pixels."
+    return self.log_sigma.exp()
+
+@patch
+def wavevector(self: QuadratureFilterBank) -> Tensor:
+    "(P, 2) carrier wave vector `2πf (cos θ, sin θ)` in radians per pixel, components (column, row)."
+    return 2 * math.pi * self.frequency[:, None] * torch.stack([self.orientation.cos(), self.orientation.sin()], -1)
+
+@patch
+def filters(self: QuadratureFilterBank) -> tuple[Tensor, Tensor]:
+    "Even and odd kernels, each (P, k, k)."
+    xx, yy = self.grid
+    th, f, s = self.orientation[:, None, None], self.frequency[:, None, None], self.sigma[:, None, None]
+    env = torch.exp(-(xx**2 + yy**2) / (2 * s**2))
+    carrier = 2 * math.pi * f * (xx * th.cos() + yy * th.sin())
+    even, odd = env * carrier.cos(), env * carrier.sin()
+    even = even - env * even.sum((-2, -1), keepdim=True) / env.sum((-2, -1), keepdim=True)
+    gain_e = (even * carrier.cos()).sum((-2, -1), keepdim=True)  # response to cos(carrier)
+    gain_o = (odd * carrier.sin()).sum((-2, -1), keepdim=True)   # response to sin(carrier)
+    return even / gain_e.clamp_min(1e-4), odd / gain_o.clamp_min(1e-4)
+
+@patch
+def forward(self: QuadratureFilterBank, x: Tensor  # (N, 1, H, W) band-pass images
+           ) -> tuple[Tensor, Tensor]:  # even, odd responses, each (N, P, ⌈H/stride⌉, ⌈W/stride⌉); zero padding
+    "Filter with every even and odd kernel (same size output, or every `stride`-th pixel of it)."
+    check_shape(x, 'n 1 h w', 'x')
+    even, odd = self.filters()
+    w = rearrange(torch.cat([even, odd]), 'p h w -> p 1 h w').to(x.dtype)
+    return F.conv2d(x, w, padding=self.kernel_size // 2, stride=self.stride).split(self.pairs, dim=1)
 
 # %% ../../nbs/15_neuro.polar.ipynb #510629e9
 def polar_decompose(
@@ -185,6 +197,7 @@ def rotate_phase(
 class GazeEncoder(nn.Module):
     "Causal eye-movement features: velocity, acceleration, saccade gate and their slow exponential traces."
     features = ('vx', 'vy', 'ax', 'ay', 'speed', 'saccade', 'trace_vx', 'trace_vy', 'trace_accel', 'trace_saccade')
+
     def __init__(self,
         behavior_dim: int=4,              # F ≥ 4 input columns: vx, vy, speed, saccade, then any extras
         fps: float=120.,                  # frames per second (sets dt = 1/fps)
@@ -195,9 +208,8 @@ class GazeEncoder(nn.Module):
         super().__init__()
         self.behavior_dim = positive_int(behavior_dim, 'behavior_dim')
         if behavior_dim < 4: raise ValueError(f"behavior_dim: expected ≥ 4 columns (vx, vy, speed, saccade), got {behavior_dim}")
-        if not fps > 0: raise ValueError(f"fps: expected a positive frame rate, got {fps}")
         if len(tau) != 4 or min(tau) <= 0: raise ValueError(f"tau: expected 4 positive time constants (s), got {tau}")
-        self.fps, self.saccade_width = float(fps), float(saccade_width)
+        self.fps, self.saccade_width = positive_float(fps, 'fps'), positive_float(saccade_width, 'saccade_width')
         self.out_dim = len(self.features) + behavior_dim - 4
         self.saccade_threshold = nn.Parameter(torch.tensor(float(saccade_threshold)))
         self.log_tau = nn.Parameter(torch.tensor(tau, dtype=torch.float32).log())
@@ -209,22 +221,24 @@ class GazeEncoder(nn.Module):
         "(4,) trace time constants, seconds."
         return self.log_tau.exp()
 
-    def forward(self, behavior: Tensor  # (B, L, F) columns vx, vy, speed, saccade[, extras], oldest first
-               ) -> Tensor:             # (B, L, G) columns `GazeEncoder.features` then the extras
-        "Velocity, acceleration, speed, saccade gate and traces, each step from that step and earlier ones."
-        check_shape(behavior, 'b l f', 'behavior', f=self.behavior_dim)
-        vel, speed, sac, extra = behavior[..., :2], behavior[..., 2], behavior[..., 3], behavior[..., 4:]
-        acc = torch.cat([torch.zeros_like(vel[:, :1]), vel.diff(dim=1)], 1) * self.fps
-        gate = 1 - (1 - sac) * (1 - torch.sigmoid((speed - self.saccade_threshold) / self.saccade_width))
-        x = torch.cat([vel, acc.norm(dim=-1, keepdim=True), gate[..., None]], -1)  # (B, L, 4) traced signals
-        rho = torch.exp(-1 / (self.fps * self.tau))
-        r, traces = torch.zeros_like(x[:, 0]), []
-        for t in range(x.shape[1]):
-            r = rho * r + (1 - rho) * x[:, t]
-            traces.append(r)
-        return torch.cat([vel, acc, speed[..., None], gate[..., None], torch.stack(traces, 1), extra], -1)
-
     def extra_repr(self) -> str: return f"behavior_dim={self.behavior_dim}, fps={self.fps}"
+
+# %% ../../nbs/15_neuro.polar.ipynb #d207fbd9
+@patch
+def forward(self: GazeEncoder, behavior: Tensor  # (B, L, F) columns vx, vy, speed, saccade[, extras], oldest first
+           ) -> Tensor:             # (B, L, G) columns `GazeEncoder.features` then the extras
+    "Velocity, acceleration, speed, saccade gate and traces, each step from that step and earlier ones."
+    check_shape(behavior, 'b l f', 'behavior', f=self.behavior_dim)
+    vel, speed, sac, extra = behavior[..., :2], behavior[..., 2], behavior[..., 3], behavior[..., 4:]
+    acc = torch.cat([torch.zeros_like(vel[:, :1]), vel.diff(dim=1)], 1) * self.fps
+    gate = 1 - (1 - sac) * (1 - torch.sigmoid((speed - self.saccade_threshold) / self.saccade_width))
+    x = torch.cat([vel, acc.norm(dim=-1, keepdim=True), gate[..., None]], -1)  # (B, L, 4) traced signals
+    rho = torch.exp(-1 / (self.fps * self.tau))
+    r, traces = torch.zeros_like(x[:, 0]), []
+    for t in range(x.shape[1]):
+        r = rho * r + (1 - rho) * x[:, t]
+        traces.append(r)
+    return torch.cat([vel, acc, speed[..., None], gate[..., None], torch.stack(traces, 1), extra], -1)
 
 # %% ../../nbs/15_neuro.polar.ipynb #54130e35
 class BehaviorEncoder(nn.Module):
@@ -239,8 +253,7 @@ class BehaviorEncoder(nn.Module):
         super().__init__()
         self.in_dim, self.pairs = positive_int(in_dim, 'in_dim'), positive_int(pairs, 'pairs')
         if in_dim < len(GazeEncoder.features): raise ValueError(f"in_dim: expected ≥ {len(GazeEncoder.features)} gaze features, got {in_dim}")
-        if not ppd > 0: raise ValueError(f"ppd: expected positive pixels per degree, got {ppd}")
-        self.ppd = float(ppd)
+        self.ppd = positive_float(ppd, 'ppd')
         scales = torch.ones(in_dim) if scales is None else torch.as_tensor(scales, dtype=torch.float32).clone()
         check_shape(scales, 'g', 'scales', g=in_dim)
         self.register_buffer('scales', scales, persistent=False)
@@ -272,6 +285,7 @@ def phase_advance(
     check_shape(slip, 'b l 2', 'slip'); check_shape(wavevector, 'p 2', 'wavevector')
     return (slip[..., None, :] * wavevector).sum(-1) / fps  # elementwise: stays float32 under autocast
 
+# %% ../../nbs/15_neuro.polar.ipynb #f76db229
 def decay_weights(
     rate: Tensor,             # (B, L, P) update rate r_t in [0, 1) of each step (r_0 is unused: the state starts at u_0)
     angle: Tensor|None=None,  # (B, L, P) rotation φ_t of the state at each step, radians; None: real weights
@@ -297,8 +311,10 @@ def decay_weights(
     if input_angle is not None: turn = turn + input_angle[:, None]
     return torch.stack([w * turn.cos(), w * turn.sin()], -1)
 
+# %% ../../nbs/15_neuro.polar.ipynb #ede29892
 class PolarDynamics(nn.Module):
     "Recurrence over lags: amplitude relaxing at a saccade-dependent rate, phase advanced by k·v·dt and pulled to the observation."
+
     def __init__(self,
         pairs: int,                               # P
         amplitude_rate: tuple[float, float]=(0.2, 0.9),  # initial α in fixation, during saccades
@@ -319,31 +335,33 @@ class PolarDynamics(nn.Module):
         r = torch.sigmoid(logit)
         return r[0] + (r[1] - r[0]) * saccade[..., None]
 
-    def forward(self,
-        amplitude: Tensor,     # (B, L, P, H, W) filter amplitudes a_t
-        phase: Tensor,         # (B, L, P, H, W, 2) observed unit phases p_t
-        saccade: Tensor,       # (B, L) saccade gate s_t
-        advance: Tensor,       # (B, L, P) k·v·dt, radians (the oldest step's is unused)
-        gain: Tensor,          # (B, L, P) gain g_t
-        phase_offset: Tensor,  # (B, L, P) offset o_t, radians
-        keep: int|None=None,   # return only the newest `keep` states (None: all L)
-    ) -> dict[str, Tensor]:    # amplitude (B, K, P, H, W), unit phase (B, K, P, H, W, 2): the state after each kept step
-        "The state after every (kept) step of the recurrence from the oldest lag to the newest."
-        s = check_shape(amplitude, 'b l p h w', 'amplitude', p=self.pairs)
-        check_shape(phase, 'b l p h w 2', 'phase', **s)
-        for name, v in (('advance', advance), ('gain', gain), ('phase_offset', phase_offset)):
-            check_shape(v, 'b l p', name, b=s['b'], l=s['l'], p=s['p'])
-        check_shape(saccade, 'b l', 'saccade', b=s['b'], l=s['l'])
-        first = s['l'] - (s['l'] if keep is None else min(positive_int(keep, 'keep'), s['l']))
-        wa = decay_weights(self.rate(self.amplitude_logit, saccade), first=first) * gain[:, None]   # the gain scales each input
-        wc, ws = decay_weights(self.rate(self.phase_logit, saccade), advance.to(wa.dtype), first,
-                               phase_offset.to(wa.dtype)).unbind(-1)                             # the offset turns each input
-        rot = torch.stack([torch.stack([wc, -ws], -1), torch.stack([ws, wc], -1)], -2)          # (B, K, L, P, 2, 2) complex weights
-        A = torch.einsum('btsp,bsphw->btphw', wa, amplitude)
-        z = torch.einsum('btspij,bsphwj->btphwi', rot, phase)
-        return {'amplitude': A, 'phase': z / (z.pow(2).sum(-1, keepdim=True) + self.eps).sqrt()}
-
     def extra_repr(self) -> str: return f"pairs={self.pairs}"
+
+# %% ../../nbs/15_neuro.polar.ipynb #67e6aa34
+@patch
+def forward(self: PolarDynamics,
+    amplitude: Tensor,     # (B, L, P, H, W) filter amplitudes a_t
+    phase: Tensor,         # (B, L, P, H, W, 2) observed unit phases p_t
+    saccade: Tensor,       # (B, L) saccade gate s_t
+    advance: Tensor,       # (B, L, P) k·v·dt, radians (the oldest step's is unused)
+    gain: Tensor,          # (B, L, P) gain g_t
+    phase_offset: Tensor,  # (B, L, P) offset o_t, radians
+    keep: int|None=None,   # return only the newest `keep` states (None: all L)
+) -> dict[str, Tensor]:    # amplitude (B, K, P, H, W), unit phase (B, K, P, H, W, 2): the state after each kept step
+    "The state after every (kept) step of the recurrence from the oldest lag to the newest."
+    s = check_shape(amplitude, 'b l p h w', 'amplitude', p=self.pairs)
+    check_shape(phase, 'b l p h w 2', 'phase', **s)
+    for name, v in (('advance', advance), ('gain', gain), ('phase_offset', phase_offset)):
+        check_shape(v, 'b l p', name, b=s['b'], l=s['l'], p=s['p'])
+    check_shape(saccade, 'b l', 'saccade', b=s['b'], l=s['l'])
+    first = s['l'] - (s['l'] if keep is None else min(positive_int(keep, 'keep'), s['l']))
+    wa = decay_weights(self.rate(self.amplitude_logit, saccade), first=first) * gain[:, None]   # the gain scales each input
+    wc, ws = decay_weights(self.rate(self.phase_logit, saccade), advance.to(wa.dtype), first,
+                           phase_offset.to(wa.dtype)).unbind(-1)                             # the offset turns each input
+    rot = torch.stack([torch.stack([wc, -ws], -1), torch.stack([ws, wc], -1)], -2)          # (B, K, L, P, 2, 2) complex weights
+    A = torch.einsum('btsp,bsphw->btphw', wa, amplitude)
+    z = torch.einsum('btspij,bsphwj->btphwi', rot, phase)
+    return {'amplitude': A, 'phase': z / (z.pow(2).sum(-1, keepdim=True) + self.eps).sqrt()}
 
 # %% ../../nbs/15_neuro.polar.ipynb #d9c8e1e3
 def polar_summaries(states: dict[str, Tensor]  # amplitude (B, K, P, H, W), phase (B, K, P, H, W, 2), from `PolarDynamics`
@@ -385,22 +403,23 @@ class TemporalSummary(nn.Module):
 class FrameEmbedding(nn.Module):
     "One vector per frame from its per-level amplitude maps: pool to a small grid, concatenate, normalise, project."
     def __init__(self,
-        in_channels: list[int],  # channels (pairs) of each level's amplitude map
+        in_chans: list[int],     # channels (pairs) of each level's amplitude map
         dim: int=64,             # embedding width D
         grid: int=2,             # each map is average-pooled to grid × grid
     ):
         super().__init__()
-        self.in_channels, self.grid = [positive_int(c, 'in_channels') for c in in_channels], positive_int(grid, 'grid')
-        n = sum(self.in_channels) * grid**2
+        self.in_chans, self.grid = [positive_int(c, 'in_chans') for c in in_chans], positive_int(grid, 'grid')
+        n = sum(self.in_chans) * grid**2
         self.norm, self.proj = nn.LayerNorm(n), nn.Linear(n, positive_int(dim, 'dim'))
 
     def forward(self, maps: list[Tensor]  # [(N, C_l, H_l, W_l)] amplitude maps of N frames
                ) -> Tensor:               # (N, D)
         "Embed each frame."
-        if len(maps) != len(self.in_channels): raise ValueError(f"maps: expected {len(self.in_channels)} levels, got {len(maps)}")
+        if len(maps) != len(self.in_chans): raise ValueError(f"maps: expected {len(self.in_chans)} levels, got {len(maps)}")
         pooled = [rearrange(F.adaptive_avg_pool2d(m, self.grid), 'n c h w -> n (c h w)') for m in maps]
         return self.proj(self.norm(torch.cat(pooled, -1)))
 
+# %% ../../nbs/15_neuro.polar.ipynb #3ccb64ef
 class JEPAPredictor(nn.Module):
     "MLP from context embeddings and target-step gaze features to the target steps' embeddings."
     def __init__(self,
@@ -423,15 +442,16 @@ class JEPAPredictor(nn.Module):
         x = torch.cat([context[:, -1], context.mean(1), rearrange(cond, 'b n g -> b (n g)')], -1)
         return rearrange(self.mlp(x), 'b (n d) -> b n d', n=self.n_targets)
 
+# %% ../../nbs/15_neuro.polar.ipynb #7b6b0a27
 def jepa_loss(
     pred: Tensor,    # (..., D) predicted embeddings
     target: Tensor,  # (..., D) teacher embeddings, same shape
 ) -> Tensor:         # scalar in [0, 2]
-    "Mean `1 − cosine similarity` of L2-normalised predictions and targets."
+    "Mean `1 − cos(pred, target)` over the last axis (`F.cosine_similarity`)."
     if pred.shape != target.shape: raise ValueError(f"target: expected the shape of pred {tuple(pred.shape)}, got {tuple(target.shape)}")
-    cos = (F.normalize(pred, dim=-1) * F.normalize(target, dim=-1)).sum(-1).clamp(-1, 1)
-    return (1 - cos).mean()
+    return (1 - F.cosine_similarity(pred, target, dim=-1).clamp(-1, 1)).mean()
 
+# %% ../../nbs/15_neuro.polar.ipynb #6ba1872a
 def frozen_copy(module: nn.Module) -> nn.Module:
     "Deep copy of `module` whose parameters become buffers of the same names: no parameters, no gradients."
     clone = copy.deepcopy(module)
@@ -455,9 +475,24 @@ def ema_update_(
         if name not in buffers: raise KeyError(f"teacher: has no buffer {name!r} for the student's parameter")
         buffers[name].lerp_(p.detach(), 1 - m)
 
+# %% ../../nbs/15_neuro.polar.ipynb #7dd5e6c6
+def _map_norm(out_norm_layer, chans: int) -> nn.Module:
+    "`out_norm_layer(chans)` checked on a (2, chans, 1, 1) map (`nn.Identity` for None), or a ValueError naming it."
+    if out_norm_layer is None: return nn.Identity()
+    if not callable(out_norm_layer) and not (isinstance(out_norm_layer, str) and out_norm_layer in NORM_LAYERS):
+        raise ValueError(f"out_norm_layer: expected None, a norm class or one of {', '.join(map(repr, NORM_LAYERS))}, got {out_norm_layer!r}")
+    norm = get_norm_layer(out_norm_layer)(chans)
+    try:
+        with torch.no_grad(): norm.eval()(torch.zeros(2, chans, 1, 1))
+    except (RuntimeError, ValueError) as e:
+        raise ValueError(f"out_norm_layer: {out_norm_layer!r} cannot normalise the channels of a (B, C, H, W) map "
+                         f"({str(e).splitlines()[0]}); expected e.g. 'batchnorm2d'") from None
+    return norm.train()
+
 # %% ../../nbs/15_neuro.polar.ipynb #6b9da0e4
 class PolarV1Core(nn.Module):
     "Laplacian pyramid, quadrature Gabor pairs, amplitude/phase dynamics driven by gaze; one 'now' map per level."
+
     def __init__(self,
         levels: int=4,                # pyramid levels read by the filter banks
         pairs: int=64,                # quadrature pairs P per level
@@ -474,16 +509,14 @@ class PolarV1Core(nn.Module):
         jepa_targets: int=2,          # newest frames predicted from the earlier ones
         jepa_grid: int=2,             # spatial pooling grid of the frame embedding
         stride: int=1,                # the filter banks keep every `stride`-th pixel of each level
-        out_norm: bool=True,          # batch-normalise each level's summary channels
+        out_norm_layer='batchnorm2d', # norm of each level's summary channels (a name or class); None: none
         window: int=1,                # summary steps read by the learned temporal kernels (1: the newest step only)
         kernels: int=1,               # learned temporal kernels per summary channel (used when window > 1)
         first_level: int=0,           # finest band-pass levels skipped: the banks read levels first_level … first_level + levels − 1
     ):
         super().__init__()
         self.levels, self.pairs = positive_int(levels, 'levels'), positive_int(pairs, 'pairs')
-        if not isinstance(first_level, int) or isinstance(first_level, bool) or first_level < 0:
-            raise ValueError(f"first_level: expected a non-negative int (pyramid levels skipped), got {first_level!r}")
-        self.behavior_dim, self.fps, self.first_level = behavior_dim, float(fps), first_level
+        self.behavior_dim, self.fps, self.first_level = behavior_dim, positive_float(fps, 'fps'), positive_int(first_level, 'first_level', least=0)
         self.pyramid = LaplacianPyramid(first_level + levels)
         self.banks = nn.ModuleList(QuadratureFilterBank(pairs, kernel_size, freq_range, stride=stride) for _ in range(levels))
         self.gaze = GazeEncoder(behavior_dim, fps)
@@ -492,8 +525,8 @@ class PolarV1Core(nn.Module):
         self.window = positive_int(window, 'window')
         self.temporal = (nn.ModuleList(TemporalSummary(4 * pairs, window, kernels) for _ in range(levels))
                          if window > 1 else None)
-        self.out_channels = [4 * pairs * (positive_int(kernels, 'kernels') if window > 1 else 1)] * levels
-        self.norms = nn.ModuleList(nn.BatchNorm2d(c) if out_norm else nn.Identity() for c in self.out_channels)
+        self.out_chans = [4 * pairs * (positive_int(kernels, 'kernels') if window > 1 else 1)] * levels
+        self.norms = nn.ModuleList(_map_norm(out_norm_layer, c) for c in self.out_chans)
         self.jepa, self.jepa_weight, self.ema_momentum = bool(jepa), float(jepa_weight), float(ema_momentum)
         self.jepa_targets = positive_int(jepa_targets, 'jepa_targets')
         self.aux_losses: dict[str, Tensor] = {}
@@ -502,62 +535,76 @@ class PolarV1Core(nn.Module):
             self.predictor = JEPAPredictor(jepa_dim, self.gaze.out_dim, jepa_targets, 4 * jepa_dim)
             self.teacher = frozen_copy(self._student())
 
-    def _student(self) -> nn.ModuleDict:
-        "The student's embedding path (filter banks and frame embedding), the module the teacher mirrors."
-        return nn.ModuleDict({'banks': self.banks, 'embed': self.embed})
+# %% ../../nbs/15_neuro.polar.ipynb #770da2cb
+@patch
+def _student(self: PolarV1Core) -> nn.ModuleDict:
+    "The student's embedding path (filter banks and frame embedding), the module the teacher mirrors."
+    return nn.ModuleDict({'banks': self.banks, 'embed': self.embed})
 
-    def _encode(self, stim: Tensor, behavior: Tensor, keep: int|None=None):
-        s = check_shape(stim, 'b 1 l h w', 'stim')
-        check_shape(behavior, 'b l f', 'behavior', b=s['b'], l=s['l'], f=self.behavior_dim)
-        if not stim.is_floating_point(): raise TypeError(f"stim: expected a floating-point tensor, got {stim.dtype}")
-        bands = self.pyramid(rearrange(stim, 'b 1 l h w -> (b l) 1 h w'))[self.first_level:]
-        mod = self.behavior(self.gaze(behavior.to(stim.dtype)))
-        amps, states = [], []
-        for lvl, (band, bank, dyn) in enumerate(zip(bands, self.banks, self.dynamics), self.first_level):
-            amp, phase = polar_decompose(*bank(band))
-            advance = phase_advance(mod['slip'], bank.wavevector() / 2**lvl, self.fps)
-            states.append(dyn(rearrange(amp, '(b l) p h w -> b l p h w', b=s['b']),
-                              rearrange(phase, '(b l) p h w two -> b l p h w two', b=s['b']),
-                              mod['saccade'], advance, mod['gain'], mod['phase_offset'], keep))
-            amps.append(amp)
-        return bands, amps, mod, states
+@patch
+def _encode(self: PolarV1Core, stim: Tensor, behavior: Tensor, keep: int|None=None):
+    s = check_shape(stim, 'b 1 l h w', 'stim')
+    check_shape(behavior, 'b l f', 'behavior', b=s['b'], l=s['l'], f=self.behavior_dim)
+    if not stim.is_floating_point(): raise TypeError(f"stim: expected a floating-point tensor, got {stim.dtype}")
+    bands = self.pyramid(rearrange(stim, 'b 1 l h w -> (b l) 1 h w'))[self.first_level:]
+    mod = self.behavior(self.gaze(behavior.to(stim.dtype)))
+    amps, states = [], []
+    for lvl, (band, bank, dyn) in enumerate(zip(bands, self.banks, self.dynamics), self.first_level):
+        amp, phase = polar_decompose(*bank(band))
+        advance = phase_advance(mod['slip'], bank.wavevector() / 2**lvl, self.fps)
+        states.append(dyn(rearrange(amp, '(b l) p h w -> b l p h w', b=s['b']),
+                          rearrange(phase, '(b l) p h w two -> b l p h w two', b=s['b']),
+                          mod['saccade'], advance, mod['gain'], mod['phase_offset'], keep))
+        amps.append(amp)
+    return bands, amps, mod, states
 
-    def states(self,
-        stim: Tensor,      # (B, 1, L, H, W) frames, oldest first
-        behavior: Tensor,  # (B, L, F) behaviour features
-    ) -> list[dict[str, Tensor]]:  # per level: amplitude (B, L, P, H_l, W_l), phase (B, L, P, H_l, W_l, 2)
-        "The dynamics' state after every step, at every level."
-        return self._encode(stim, behavior)[3]
+@patch
+def states(self: PolarV1Core,
+    stim: Tensor,      # (B, 1, L, H, W) frames, oldest first
+    behavior: Tensor,  # (B, L, F) behaviour features
+) -> list[dict[str, Tensor]]:  # per level: amplitude (B, L, P, H_l, W_l), phase (B, L, P, H_l, W_l, 2)
+    "The dynamics' state after every step, at every level."
+    return self._encode(stim, behavior)[3]
 
-    def _jepa_loss(self, bands, amps, mod, B: int, L: int) -> Tensor:
-        n = self.jepa_targets
-        if L <= n: raise ValueError(f"stim: JEPA needs more lags than jepa_targets={n} (context + targets), got L={L}")
-        frames = lambda x, sl: rearrange(rearrange(x, '(b l) ... -> b l ...', b=B)[:, sl], 'b l ... -> (b l) ...')
-        context = self.embed([frames(a, slice(0, L - n)) for a in amps])
-        pred = self.predictor(rearrange(context, '(b l) d -> b l d', b=B), mod['features'][:, L - n:])
-        with torch.no_grad():
-            t_amps = [polar_decompose(*bank(frames(b, slice(L - n, L))))[0] for bank, b in zip(self.teacher['banks'], bands)]
-            target = rearrange(self.teacher['embed'](t_amps), '(b n) d -> b n d', b=B)
-        return jepa_loss(pred, target)
+# %% ../../nbs/15_neuro.polar.ipynb #d62c55bd
+@patch
+def _jepa_loss(self: PolarV1Core, bands, amps, mod, B: int, L: int) -> Tensor:
+    n = self.jepa_targets
+    if L <= n: raise ValueError(f"stim: JEPA needs more lags than jepa_targets={n} (context + targets), got L={L}")
+    frames = lambda x, sl: rearrange(rearrange(x, '(b l) ... -> b l ...', b=B)[:, sl], 'b l ... -> (b l) ...')
+    context = self.embed([frames(a, slice(0, L - n)) for a in amps])
+    pred = self.predictor(rearrange(context, '(b l) d -> b l d', b=B), mod['features'][:, L - n:])
+    with torch.no_grad():
+        t_amps = [polar_decompose(*bank(frames(b, slice(L - n, L))))[0] for bank, b in zip(self.teacher['banks'], bands)]
+        target = rearrange(self.teacher['embed'](t_amps), '(b n) d -> b n d', b=B)
+    return jepa_loss(pred, target)
 
-    def forward(self,
-        stim: Tensor,      # (B, 1, L, H, W) frames, oldest first
-        behavior: Tensor,  # (B, L, F) behaviour features, same lags
-    ) -> list[Tensor]:     # per level (B, 4P, H_l, W_l), finest first
-        "Per-level 'now' maps; in training with `jepa=True` also fills `aux_losses['jepa']`."
-        self.aux_losses = {}
-        L = check_shape(stim, 'b 1 l h w', 'stim')['l']
-        if self.window > L: raise ValueError(f"stim: expected at least window={self.window} lags, got L={L}")
-        bands, amps, mod, states = self._encode(stim, behavior, keep=self.window + 1)   # ΔA of the oldest read step needs one more
-        if self.jepa and self.training:
-            self.aux_losses['jepa'] = self.jepa_weight * self._jepa_loss(bands, amps, mod, stim.shape[0], stim.shape[2])
-        if self.temporal is None: return [norm(polar_summary(st)) for norm, st in zip(self.norms, states)]
-        return [norm(tk(polar_summaries(st)[:, -self.window:])) for norm, tk, st in zip(self.norms, self.temporal, states)]
+# %% ../../nbs/15_neuro.polar.ipynb #1c849e80
+@patch
+def forward(self: PolarV1Core,
+    stim: Tensor,      # (B, 1, L, H, W) frames, oldest first
+    behavior: Tensor,  # (B, L, F) behaviour features, same lags
+) -> list[Tensor]:     # per level (B, 4P, H_l, W_l), finest first
+    "Per-level 'now' maps; in training with `jepa=True` also fills `aux_losses['jepa']`."
+    self.aux_losses = {}
+    L = check_shape(stim, 'b 1 l h w', 'stim')['l']
+    if self.window > L: raise ValueError(f"stim: expected at least window={self.window} lags, got L={L}")
+    bands, amps, mod, states = self._encode(stim, behavior, keep=self.window + 1)   # ΔA of the oldest read step needs one more
+    if self.jepa and self.training:
+        self.aux_losses['jepa'] = self.jepa_weight * self._jepa_loss(bands, amps, mod, stim.shape[0], stim.shape[2])
+    if self.temporal is None: return [norm(polar_summary(st)) for norm, st in zip(self.norms, states)]
+    return [norm(tk(polar_summaries(st)[:, -self.window:])) for norm, tk, st in zip(self.norms, self.temporal, states)]
 
-    @torch.no_grad()
-    def update_teacher(self, momentum: float|None=None):  # None: `ema_momentum`
-        "Move the EMA teacher towards the student, `t ← m·t + (1 − m)·s`; nothing to do without JEPA."
-        if self.jepa: ema_update_(self.teacher, self._student(), self.ema_momentum if momentum is None else momentum)
+@patch
+@torch.no_grad()
+def update_teacher(self: PolarV1Core, momentum: float|None=None):  # None: `ema_momentum`
+    "Move the EMA teacher towards the student, `t ← m·t + (1 − m)·s`; nothing to do without JEPA."
+    if self.jepa: ema_update_(self.teacher, self._student(), self.ema_momentum if momentum is None else momentum)
 
-    def extra_repr(self) -> str:
-        return f"levels={self.levels}, first_level={self.first_level}, pairs={self.pairs}, fps={self.fps}, jepa={self.jepa}"
+@patch
+def extra_repr(self: PolarV1Core) -> str:
+    return f"levels={self.levels}, first_level={self.first_level}, pairs={self.pairs}, fps={self.fps}, jepa={self.jepa}"
+
+# %% ../../nbs/15_neuro.polar.ipynb #d41a0a78
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

@@ -11,8 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from einops import rearrange, einsum
+from fastcore.basics import patch
 
-from ..core import check_shape, positive_int
+from ..core import check_shape, positive_float, positive_int, positive_ints
 
 # %% auto #0
 __all__ = ['gaussian_mask', 'GaussianReadout', 'MultiLevelGaussianReadout', 'blur_frames', 'rf_centres']
@@ -55,8 +56,20 @@ def _inverse_link(
     if link == 'exp': return m.log()
     raise ValueError(f"link: expected 'softplus' or 'exp', got {link!r}")
 
+# %% ../../nbs/12_neuro.readout.ipynb #7a90b3c0
 class _Readout(nn.Module):
-    "What every Gaussian readout shares: the weight penalty, the bias initialisation, the repr."
+    "What every Gaussian readout shares: its parameters, the weight penalty, the bias and centre initialisation, the repr."
+    def _make_parameters(self, n_neurons: int, n_weights: int, init_mu_range: float, init_sigma: float, bias: bool):
+        "Centres `mu` (N, 2), log widths (N, 2), angles (N,), feature weights (N, n_weights) and the bias (N,)."
+        self.n_neurons = N = positive_int(n_neurons, 'n_neurons')
+        if not 0 <= init_mu_range <= 1: raise ValueError(f"init_mu_range: expected a value in [0, 1], got {init_mu_range!r}")
+        self.init_mu_range, self.init_sigma = init_mu_range, positive_float(init_sigma, 'init_sigma')
+        self.mu = nn.Parameter(torch.zeros(N, 2))
+        self.log_sigma = nn.Parameter(torch.zeros(N, 2))
+        self.theta = nn.Parameter(torch.zeros(N))
+        self.weight = nn.Parameter(torch.zeros(N, n_weights))
+        self.bias = nn.Parameter(torch.zeros(N)) if bias else None
+
     def regularizer(self) -> Tensor:
         "L1 penalty of the feature weights (of every level): mean |w|."
         return self.weight.abs().mean()
@@ -82,7 +95,7 @@ class _Readout(nn.Module):
         with torch.no_grad(): self.mu.copy_(centres)
 
     def extra_repr(self) -> str:
-        return f"in_channels={self.in_channels}, n_neurons={self.n_neurons}, bias={self.bias is not None}"
+        return f"in_chans={self.in_chans}, n_neurons={self.n_neurons}, bias={self.bias is not None}"
 
 # %% ../../nbs/12_neuro.readout.ipynb #3fc8b996
 def _pool(
@@ -101,30 +114,21 @@ def _init_location(mu: Tensor, log_sigma: Tensor, theta: Tensor, mu_range: float
 class GaussianReadout(_Readout):
     "Per-neuron elliptical Gaussian pooling of a `(B, C, H, W)` feature map, then channel weights and a bias."
     def __init__(self,
-        in_channels: int,            # channels C of the feature map
+        in_chans: int,               # channels C of the feature map
         n_neurons: int,              # neurons N of the session
         init_mu_range: float=0.5,    # initial centres uniform in [-r, r]² (normalised coordinates)
         init_sigma: float=0.3,       # initial standard deviation, normalised units
         bias: bool=True,             # learn a bias per neuron
     ):
         super().__init__()
-        self.in_channels = positive_int(in_channels, 'in_channels')
-        self.n_neurons = positive_int(n_neurons, 'n_neurons')
-        if not 0 <= init_mu_range <= 1: raise ValueError(f"init_mu_range: expected a value in [0, 1], got {init_mu_range}")
-        if not init_sigma > 0: raise ValueError(f"init_sigma: expected a positive value, got {init_sigma}")
-        self.init_mu_range, self.init_sigma = init_mu_range, init_sigma
-        N, C = self.n_neurons, self.in_channels
-        self.mu = nn.Parameter(torch.zeros(N, 2))
-        self.log_sigma = nn.Parameter(torch.zeros(N, 2))
-        self.theta = nn.Parameter(torch.zeros(N))
-        self.weight = nn.Parameter(torch.zeros(N, C))
-        self.bias = nn.Parameter(torch.zeros(N)) if bias else None
+        self.in_chans = positive_int(in_chans, 'in_chans')
+        self._make_parameters(n_neurons, self.in_chans, init_mu_range, init_sigma, bias)
         self.reset_parameters()
 
     def reset_parameters(self):
         "Random centres, jittered widths, random angles, small feature weights, zero bias."
         _init_location(self.mu, self.log_sigma, self.theta, self.init_mu_range, self.init_sigma)
-        nn.init.normal_(self.weight, std=1 / self.in_channels)
+        nn.init.normal_(self.weight, std=1 / self.in_chans)
         if self.bias is not None: nn.init.zeros_(self.bias)
 
     def mask(self, H: int, W: int) -> Tensor:
@@ -134,7 +138,7 @@ class GaussianReadout(_Readout):
     def forward(self,
         feat: Tensor, # (B, C, H, W) feature map, the core's "now" step
     ) -> Tensor:      # (B, N) drive before the output link
-        s = check_shape(feat, 'b c h w', 'feat', c=self.in_channels)
+        s = check_shape(feat, 'b c h w', 'feat', c=self.in_chans)
         out = einsum(_pool(feat, self.mask(s['h'], s['w'])), self.weight, 'b n c, n c -> b n')
         return out if self.bias is None else out + self.bias
 
@@ -142,59 +146,53 @@ class GaussianReadout(_Readout):
 class MultiLevelGaussianReadout(_Readout):
     "Gaussian readout of a list of per-level maps: shared centre and angle, per-level width offset and feature weights."
     def __init__(self,
-        in_channels: list[int],      # channels C_l of each level's map, finest first
+        in_chans: list[int],         # channels C_l of each level's map, finest first
         n_neurons: int,              # neurons N of the session
         init_mu_range: float=0.5,    # initial centres uniform in [-r, r]² (normalised coordinates)
         init_sigma: float=0.3,       # initial standard deviation, normalised units, on every level
         bias: bool=True,             # learn a bias per neuron
     ):
         super().__init__()
-        if isinstance(in_channels, int) or not len(in_channels):
-            raise ValueError(f"in_channels: expected a non-empty list of channels per level, got {in_channels!r}")
-        self.in_channels = [positive_int(c, 'in_channels[]') for c in in_channels]
-        self.n_neurons = positive_int(n_neurons, 'n_neurons')
-        if not 0 <= init_mu_range <= 1: raise ValueError(f"init_mu_range: expected a value in [0, 1], got {init_mu_range}")
-        if not init_sigma > 0: raise ValueError(f"init_sigma: expected a positive value, got {init_sigma}")
-        self.init_mu_range, self.init_sigma = init_mu_range, init_sigma
-        N = self.n_neurons
-        self.mu = nn.Parameter(torch.zeros(N, 2))
-        self.log_sigma = nn.Parameter(torch.zeros(N, 2))
-        self.log_sigma_step = nn.Parameter(torch.zeros(N, 2))
-        self.theta = nn.Parameter(torch.zeros(N))
-        self.weight = nn.Parameter(torch.zeros(N, sum(self.in_channels)))
-        self.bias = nn.Parameter(torch.zeros(N)) if bias else None
+        if isinstance(in_chans, int) or not len(in_chans):
+            raise ValueError(f"in_chans: expected a non-empty list of channels per level, got {in_chans!r}")
+        self.in_chans = list(positive_ints(in_chans, 'in_chans'))
+        self._make_parameters(n_neurons, sum(self.in_chans), init_mu_range, init_sigma, bias)
+        self.log_sigma_step = nn.Parameter(torch.zeros(self.n_neurons, 2))
         self.reset_parameters()
 
     @property
-    def n_levels(self) -> int: return len(self.in_channels)
+    def n_levels(self) -> int: return len(self.in_chans)
 
     def reset_parameters(self):
         "Random centres, jittered widths, no width change across levels, random angles, small weights, zero bias."
         _init_location(self.mu, self.log_sigma, self.theta, self.init_mu_range, self.init_sigma)
         nn.init.zeros_(self.log_sigma_step)
-        nn.init.normal_(self.weight, std=1 / sum(self.in_channels))
+        nn.init.normal_(self.weight, std=1 / sum(self.in_chans))
         if self.bias is not None: nn.init.zeros_(self.bias)
 
     def level_weight(self, level: int) -> Tensor:
         "Feature weights of one level, (N, C_level)."
-        return self.weight.split(self.in_channels, dim=1)[level]
+        return self.weight.split(self.in_chans, dim=1)[level]
 
     def mask(self, level: int, H: int, W: int) -> Tensor:
         "The neurons' masks on level `level`'s `H × W` grid, (N, H, W)."
         return gaussian_mask(self.mu, self.log_sigma + level * self.log_sigma_step, self.theta, H, W)
 
-    def forward(self,
-        feats: list[Tensor], # per-level "now" maps [(B, C_l, H_l, W_l), ...], finest first
-    ) -> Tensor:             # (B, N) drive before the output link
-        if not isinstance(feats, (list, tuple)) or len(feats) != self.n_levels:
-            got = f"{len(feats)} maps" if isinstance(feats, (list, tuple)) else type(feats).__name__
-            raise ValueError(f"feats: expected a list of {self.n_levels} maps (B, C_l, H_l, W_l), got {got}")
-        out, b = 0., None
-        for l, (f, w) in enumerate(zip(feats, self.weight.split(self.in_channels, dim=1))):
-            s = check_shape(f, 'b c h w', f'feats[{l}]', c=self.in_channels[l], **({} if b is None else {'b': b}))
-            b = s['b']
-            out = out + einsum(_pool(f, self.mask(l, s['h'], s['w'])), w, 'b n c, n c -> b n')
-        return out if self.bias is None else out + self.bias
+# %% ../../nbs/12_neuro.readout.ipynb #2cf67e1e
+@patch
+def forward(self: MultiLevelGaussianReadout,
+    feats: list[Tensor], # per-level "now" maps [(B, C_l, H_l, W_l), ...], finest first
+) -> Tensor:             # (B, N) drive before the output link
+    "Pool each level's map under its masks, weigh its channels, sum over levels, add the bias."
+    if not isinstance(feats, (list, tuple)) or len(feats) != self.n_levels:
+        got = f"{len(feats)} maps" if isinstance(feats, (list, tuple)) else type(feats).__name__
+        raise ValueError(f"feats: expected a list of {self.n_levels} maps (B, C_l, H_l, W_l), got {got}")
+    out, b = 0., None
+    for l, (f, w) in enumerate(zip(feats, self.weight.split(self.in_chans, dim=1))):
+        s = check_shape(f, 'b c h w', f'feats[{l}]', c=self.in_chans[l], **({} if b is None else {'b': b}))
+        b = s['b']
+        out = out + einsum(_pool(f, self.mask(l, s['h'], s['w'])), w, 'b n c, n c -> b n')
+    return out if self.bias is None else out + self.bias
 
 # %% ../../nbs/12_neuro.readout.ipynb #8661772d
 def blur_frames(
@@ -207,6 +205,7 @@ def blur_frames(
     rows, cols = (torch.from_numpy(gaussian_filter1d(np.eye(n), sigma, axis=0)).float() for n in x.shape[-2:])
     return (rows @ torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)) @ cols.T).numpy()
 
+# %% ../../nbs/12_neuro.readout.ipynb #332f836c
 def rf_centres(
     stim,              # (T, H, W) frames (any real dtype)
     robs,              # (T, N) spike counts
@@ -246,3 +245,7 @@ def rf_centres(
     flat = best[which, np.arange(N)].reshape(N, HW).argmax(-1)
     centres = np.stack([(2 * (flat % W) + 1) / W - 1, (2 * (flat // W) + 1) / H - 1], 1)
     return centres.astype(np.float32), which
+
+# %% ../../nbs/12_neuro.readout.ipynb #7ef6ff9d
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

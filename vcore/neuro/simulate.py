@@ -4,13 +4,14 @@
 
 # %% ../../nbs/11_neuro.simulate.ipynb #58f405aa
 from __future__ import annotations
-import os, tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+
+from ..core import atomic_write, positive_int, positive_ints
 
 # %% auto #0
 __all__ = ['IMAGE_NAMES', 'SACCADE_COLUMNS', 'load_images', 'main_sequence_duration', 'simulate_eye_trace', 'gaze_bounds',
@@ -57,37 +58,11 @@ def _min_jerk(s):
 
 def _in_box(p, box): return bool(np.all(p >= box[0]) and np.all(p <= box[1]))
 
-# %% ../../nbs/11_neuro.simulate.ipynb #b4fb77c3
-def simulate_eye_trace(
-    n_frames: int,            # T, frames in the trial
-    fps: float=120.,          # frame rate
-    rng: np.random.Generator|int=0, # generator or seed
-    start=(0., 0.),           # gaze at the trial start, degrees (x, y)
-    bounds=((-3., -3.), (3., 3.)), # ((x_min, y_min), (x_max, y_max)) the gaze stays inside, degrees
-    drift_diffusion: float=30.,    # arcmin²/s; 0 turns drift off
-    microsaccade_rate: float=2.5,  # hazard per second of fixation after the refractory period; 0 turns them off
-    microsaccade_amp=(0.1, 0.5),   # degrees, range of microsaccade amplitudes
-    fixation_mean: float=0.5,      # mean fixation duration between saccades, seconds
-    saccade_amp_mean: float=2.5,   # mean saccade amplitude, degrees (gamma, shape 2, within [1, 8])
-    refractory: float=0.1,         # seconds without microsaccades after any (micro)saccade ends
-) -> tuple[np.ndarray, np.ndarray]: # eyepos (T, 2) degrees; events (S, 8) with `SACCADE_COLUMNS` (trial 0), onsets in seconds
-    "Gaze of one trial: drift, microsaccades and saccades on the main sequence, sampled at the frame times."
-    if not isinstance(n_frames, (int, np.integer)) or n_frames < 1: raise ValueError(f"n_frames: expected a positive int, got {n_frames!r}")
-    if fps <= 0: raise ValueError(f"fps: expected a positive frame rate, got {fps}")
-    rng = np.random.default_rng(rng)
-    box = np.asarray(bounds, dtype=np.float64)
-    if box.shape != (2, 2) or np.any(box[0] > box[1]): raise ValueError(f"bounds: expected ((x_min, y_min), (x_max, y_max)), got {bounds}")
-    start = np.asarray(start, dtype=np.float64)
-    if not _in_box(start, box): raise ValueError(f"start: {tuple(start)} lies outside bounds {bounds}")
-    t = np.arange(n_frames) / fps
-    dur = n_frames / fps
-    # drift: Brownian motion sampled at the frame times, per-axis variance 2 D dt
-    step_sd = np.sqrt(2 * drift_diffusion / 3600. / fps)
-    drift = np.concatenate([np.zeros((1, 2)), np.cumsum(rng.normal(0., step_sd, (n_frames - 1, 2)), 0)])
-    def drift_at(s): return np.array([np.interp(s, t, drift[:, 0]), np.interp(s, t, drift[:, 1])])
+# %% ../../nbs/11_neuro.simulate.ipynb #7ed2d59d
+def _eye_events(rng, dur, start, box, drift_at, microsaccade_rate, microsaccade_amp, fixation_mean, saccade_amp_mean,
+                refractory) -> np.ndarray: # (S, 8) events with `SACCADE_COLUMNS`, trial 0
     inner = box + np.array([[0.3], [-0.3]]) * (box[1] - box[0] > 0.6)  # saccade targets keep a margin for drift
-    events, jumps, target = [], np.zeros(2), start.copy()
-    clock = 0.
+    events, jumps, target, clock = [], np.zeros(2), start.copy(), 0.
     fix_end = rng.gamma(4., fixation_mean / 4.)
     while True:
         micro_at = clock + refractory + (rng.exponential(1 / microsaccade_rate) if microsaccade_rate > 0 else np.inf)
@@ -110,21 +85,46 @@ def simulate_eye_trace(
                 ang = rng.uniform(-np.pi, np.pi)
                 d = amp * np.array([np.cos(ang), np.sin(ang)])
                 if _in_box(pos + d, inner): break
-            else:
-                d = rng.uniform(inner[0], inner[1]) - pos
-                amp = float(np.hypot(*d))
+            else: d = rng.uniform(inner[0], inner[1]) - pos
             target = pos + d
         else: break
         amp = float(np.hypot(*d))
         length = float(main_sequence_duration(amp))
         events.append([0., on, length, amp, 1.875 * amp / length, d[0], d[1], float(micro)])
-        jumps = jumps + d
-        clock = on + length
+        jumps, clock = jumps + d, on + length
         if not micro: fix_end = clock + rng.gamma(4., fixation_mean / 4.)
-    ev = np.asarray(events, dtype=np.float64).reshape(-1, len(SACCADE_COLUMNS))
+    return np.asarray(events, dtype=np.float64).reshape(-1, len(SACCADE_COLUMNS))
+
+# %% ../../nbs/11_neuro.simulate.ipynb #b4fb77c3
+def simulate_eye_trace(
+    n_frames: int,            # T, frames in the trial
+    fps: float=120.,          # frame rate
+    rng: np.random.Generator|int=0, # generator or seed
+    start=(0., 0.),           # gaze at the trial start, degrees (x, y)
+    bounds=((-3., -3.), (3., 3.)), # ((x_min, y_min), (x_max, y_max)) the gaze stays inside, degrees
+    drift_diffusion: float=30.,    # arcmin²/s; 0 turns drift off
+    microsaccade_rate: float=2.5,  # hazard per second of fixation after the refractory period; 0 turns them off
+    microsaccade_amp=(0.1, 0.5),   # degrees, range of microsaccade amplitudes
+    fixation_mean: float=0.5,      # mean fixation duration between saccades, seconds
+    saccade_amp_mean: float=2.5,   # mean saccade amplitude, degrees (gamma, shape 2, within [1, 8])
+    refractory: float=0.1,         # seconds without microsaccades after any (micro)saccade ends
+) -> tuple[np.ndarray, np.ndarray]: # eyepos (T, 2) degrees; events (S, 8) with `SACCADE_COLUMNS` (trial 0), onsets in seconds
+    "Gaze of one trial: drift, microsaccades and saccades on the main sequence, sampled at the frame times."
+    n_frames = positive_int(n_frames, 'n_frames')
+    if not fps > 0: raise ValueError(f"fps: expected a positive frame rate, got {fps}")
+    rng = np.random.default_rng(rng)
+    box = np.asarray(bounds, dtype=np.float64)
+    if box.shape != (2, 2) or np.any(box[0] > box[1]): raise ValueError(f"bounds: expected ((x_min, y_min), (x_max, y_max)), got {bounds}")
+    start = np.asarray(start, dtype=np.float64)
+    if not _in_box(start, box): raise ValueError(f"start: {tuple(start)} lies outside bounds {bounds}")
+    t = np.arange(n_frames) / fps
+    step_sd = np.sqrt(2 * drift_diffusion / 3600. / fps)   # drift: Brownian motion, per-axis variance 2 D dt
+    drift = np.concatenate([np.zeros((1, 2)), np.cumsum(rng.normal(0., step_sd, (n_frames - 1, 2)), 0)])
+    def drift_at(s): return np.array([np.interp(s, t, drift[:, 0]), np.interp(s, t, drift[:, 1])])
+    ev = _eye_events(rng, n_frames / fps, start, box, drift_at, microsaccade_rate, microsaccade_amp, fixation_mean,
+                     saccade_amp_mean, refractory)
     moves = (ev[None, :, 5:7] * _min_jerk((t[:, None] - ev[:, 1]) / ev[:, 2])[..., None]).sum(1) if len(ev) else 0.
-    pos = np.clip(start + drift + moves, box[0], box[1])
-    return pos, ev
+    return np.clip(start + drift + moves, box[0], box[1]), ev
 
 # %% ../../nbs/11_neuro.simulate.ipynb #edc43408
 def gaze_bounds(
@@ -137,6 +137,7 @@ def gaze_bounds(
     if hx < 0 or hy < 0: raise ValueError(f"crop: {crop} px does not fit an image of shape {tuple(shape)}")
     return ((-hx / ppd, -hy / ppd), (hx / ppd, hy / ppd))
 
+# %% ../../nbs/11_neuro.simulate.ipynb #1e6cfae9
 def gaze_crop(
     image: np.ndarray,  # (H, W) luminance in [0, 255]
     eyepos: np.ndarray, # (T, 2) gaze in degrees (x right, y down) from the image centre
@@ -173,10 +174,9 @@ def make_neurons(
     median_rate: float=10.,   # median target mean rate, spikes/s
 ) -> dict:                    # meta: name -> (N,) array
     "Draw the parameters of `n_neurons` V1 neurons (simple and complex cells)."
-    if not isinstance(n_neurons, (int, np.integer)) or n_neurons < 1: raise ValueError(f"n_neurons: expected a positive int, got {n_neurons!r}")
+    n = positive_int(n_neurons, 'n_neurons')
     if not 0 <= frac_simple <= 1: raise ValueError(f"frac_simple: expected a fraction in [0, 1], got {frac_simple}")
     rng = np.random.default_rng(rng)
-    n = int(n_neurons)
     n_simple = int(round(frac_simple * n))
     u = lambda lo, hi: rng.uniform(lo, hi, n)
     r, a = rf_radius * np.sqrt(u(0, 1)), u(0, 2 * np.pi)
@@ -196,6 +196,7 @@ def make_neurons(
     )
     return meta
 
+# %% ../../nbs/11_neuro.simulate.ipynb #b0fe07a1
 def true_receptive_fields(
     meta: dict,         # neuron parameters from `make_neurons` (or a saved session)
     crop: int=51,       # crop side, pixels
@@ -217,6 +218,7 @@ def true_receptive_fields(
         out.append(f / np.linalg.norm(f, axis=(1, 2), keepdims=True))
     return np.stack(out, 1) if quadrature else out[0]
 
+# %% ../../nbs/11_neuro.simulate.ipynb #1cde295e
 def temporal_kernels(
     meta: dict,        # neuron parameters (t_on, t_off, biphasic)
     fps: float=120.,   # frame rate
@@ -317,8 +319,7 @@ def simulate_session(
 ) -> dict:                   # session dict (see above)
     "One simulated session: gaze-contingent natural-image video, its neurons' true rates and Poisson spikes."
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool): raise TypeError(f"seed: expected int, got {type(seed).__name__}")
-    if not isinstance(n_trials, (int, np.integer)) or n_trials < 1: raise ValueError(f"n_trials: expected a positive int, got {n_trials!r}")
-    if not isinstance(n_lags, (int, np.integer)) or n_lags < 1: raise ValueError(f"n_lags: expected a positive int, got {n_lags!r}")
+    n_trials, n_lags = positive_int(n_trials, 'n_trials'), positive_int(n_lags, 'n_lags')
     n_frames = int(round(trial_len * fps))
     if n_frames < 1: raise ValueError(f"trial_len: expected at least one frame at {fps} fps, got {trial_len} s")
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x51A]))
@@ -345,13 +346,7 @@ def _save_npz(path: Path, session: dict):
     "Write `session` (meta flattened to `meta_<name>`) to `path` atomically."
     arrays = {k: np.asarray(v) for k, v in session.items() if k != 'meta'}
     arrays.update({f'meta_{k}': np.asarray(v) for k, v in session.get('meta', {}).items()})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.stem}.', suffix='.npz.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f: np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.remove(tmp)
-        raise
+    with atomic_write(path) as tmp, open(tmp, 'wb') as f: np.savez(f, **arrays)
 
 # %% ../../nbs/11_neuro.simulate.ipynb #a0be41b8
 def session_seed(seed: int, i: int) -> int:
@@ -366,8 +361,7 @@ def simulate_population(
     **kw,                   # passed to `simulate_session` (n_trials, trial_len, crop, fps, ...)
 ) -> list[Path]:            # the written files, sim0.npz, sim1.npz, ...
     "Simulate `n_sessions` sessions, each with its own neurons, and write them as `.npz` files."
-    counts = [n_neurons] * n_sessions if isinstance(n_neurons, (int, np.integer)) else list(n_neurons)
-    if len(counts) != n_sessions: raise ValueError(f"n_neurons: expected one int or {n_sessions} counts, got {n_neurons}")
+    counts = positive_ints(n_neurons, 'n_neurons', n=positive_int(n_sessions, 'n_sessions'))
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, n in enumerate(counts):
@@ -375,6 +369,7 @@ def simulate_population(
         _save_npz(paths[-1], simulate_session(n, seed=session_seed(seed, i), **kw))
     return paths
 
+# %% ../../nbs/11_neuro.simulate.ipynb #4f82c942
 def load_meta(
     path: str|Path,  # a session file written by `simulate_population`
 ) -> dict:           # name -> (N,) array of neuron parameters
@@ -383,3 +378,7 @@ def load_meta(
         meta = {k[5:]: z[k] for k in z.files if k.startswith('meta_')}
     if not meta: raise ValueError(f"{path}: no 'meta_*' keys; not a simulated session")
     return meta
+
+# %% ../../nbs/11_neuro.simulate.ipynb #d442fe49
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

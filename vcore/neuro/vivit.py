@@ -4,44 +4,34 @@
 
 # %% ../../nbs/14_neuro.vivit.ipynb #b2172b6d
 from __future__ import annotations
-import operator
 
+import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from einops import rearrange, reduce
+from fastcore.basics import patch
 
-from ..core import check_shape
-from ..layers.transformer import Encoder
+from ..core import check_shape, positive_int, positive_ints
+from ..layers.transformer import NORM_LAYERS, Encoder, get_norm_layer
 
 # %% auto #0
 __all__ = ['TubeletEmbed', 'ViViTCore']
-
-# %% ../../nbs/14_neuro.vivit.ipynb #084c5e9b
-def _tubelet(tubelet):
-    "Check a tubelet size: three positive integers (tt, th, tw)."
-    try: sizes = tuple(operator.index(s) for s in tubelet)
-    except TypeError: sizes = ()
-    if len(sizes) != 3 or any(s < 1 for s in sizes):
-        raise ValueError(f"tubelet: expected three positive integers (tt, th, tw), got {tubelet!r}")
-    return sizes
 
 # %% ../../nbs/14_neuro.vivit.ipynb #45bef477
 class TubeletEmbed(nn.Module):
     "Non-overlapping 3-D patches of a video as tokens, with their explicit grid (ViViT tubelet embedding)."
     def __init__(self,
-        in_channels: int=1,              # channels of the video
+        in_chans: int=1,                 # channels of the video
         dim: int=256,                    # width of the tokens
-        tubelet: tuple[int, int, int]=(8, 4, 4), # (tt, th, tw) frames and pixels per token
+        tubelet: tuple[int, int, int]=(8, 4, 4), # (tt, th, tw) frames and pixels per token; an int is a cube
         pad: bool=False,                 # pad T (past side), H and W (both sides) up to multiples; False: raise
         overlap: int=0,                  # pixels each token's kernel reaches past its tubelet on every side
     ):
         super().__init__()
-        self.in_channels, self.dim, self.tubelet, self.pad = in_channels, dim, _tubelet(tubelet), pad
-        if not isinstance(overlap, int) or isinstance(overlap, bool) or overlap < 0:
-            raise ValueError(f"overlap: expected a non-negative int (pixels), got {overlap!r}")
-        self.overlap = overlap
+        self.in_chans, self.dim = positive_int(in_chans, 'in_chans'), positive_int(dim, 'dim')
+        self.tubelet, self.pad, self.overlap = positive_ints(tubelet, 'tubelet', n=3), pad, positive_int(overlap, 'overlap', least=0)
         tt, th, tw = self.tubelet
-        self.proj = nn.Conv3d(in_channels, dim, kernel_size=(tt, th + 2 * overlap, tw + 2 * overlap), stride=self.tubelet,
+        self.proj = nn.Conv3d(in_chans, dim, kernel_size=(tt, th + 2 * overlap, tw + 2 * overlap), stride=self.tubelet,
                               padding=(0, overlap, overlap))
 
     def padding(self,
@@ -53,10 +43,10 @@ class TubeletEmbed(nn.Module):
         return -t % tt, ph // 2, ph - ph // 2, pw // 2, pw - pw // 2
 
     def forward(self,
-        x: Tensor,   # (B, in_channels, T, H, W) video, time oldest first
+        x: Tensor,   # (B, in_chans, T, H, W) video, time oldest first
     ) -> tuple[Tensor, tuple[int, int, int]]: # tokens (B, T'·H'·W', dim) in '(t h w)' order, and the grid (T', H', W')
         "Cut the video into tubelets and project each to a token."
-        s = check_shape(x, 'B C T H W', 'x', C=self.in_channels)
+        s = check_shape(x, 'B C T H W', 'x', C=self.in_chans)
         pt, top, bottom, left, right = pads = self.padding(s['T'], s['H'], s['W'])
         if any(pads):
             if not self.pad:
@@ -67,7 +57,20 @@ class TubeletEmbed(nn.Module):
         t, h, w = x.shape[-3:]
         return rearrange(x, 'b d t h w -> b (t h w) d'), (t, h, w)
 
-    def extra_repr(self): return f"in_channels={self.in_channels}, dim={self.dim}, tubelet={self.tubelet}, pad={self.pad}, overlap={self.overlap}"
+    def extra_repr(self): return f"in_chans={self.in_chans}, dim={self.dim}, tubelet={self.tubelet}, pad={self.pad}, overlap={self.overlap}"
+
+# %% ../../nbs/14_neuro.vivit.ipynb #d27d2678
+def _video_norm(out_norm_layer, dim: int) -> nn.Module:
+    "`out_norm_layer(dim)` checked on a (2, dim, 1, 1, 1) video, or a ValueError naming it."
+    if not callable(out_norm_layer) and not (isinstance(out_norm_layer, str) and out_norm_layer in NORM_LAYERS):
+        raise ValueError(f"out_norm_layer: expected None, a norm class or one of {', '.join(map(repr, NORM_LAYERS))}, got {out_norm_layer!r}")
+    norm = get_norm_layer(out_norm_layer)(dim)
+    try:
+        with torch.no_grad(): norm.eval()(torch.zeros(2, dim, 1, 1, 1))
+    except (RuntimeError, ValueError) as e:
+        raise ValueError(f"out_norm_layer: {out_norm_layer!r} cannot normalise the channels of a (B, D, T', H', W') video "
+                         f"({str(e).splitlines()[0]}); expected e.g. 'batchnorm3d'") from None
+    return norm.train()
 
 # %% ../../nbs/14_neuro.vivit.ipynb #ab1e4638
 class ViViTCore(nn.Module):
@@ -82,25 +85,23 @@ class ViViTCore(nn.Module):
         pad: bool=False,          # pad the video up to multiples of the tubelet (time on the past side); False: raise
         overlap: int=0,           # pixels each token's kernel reaches past its tubelet on every side
         num_registers: int=0,     # register tokens in each encoder
-        mlp: str='mlp',          # 'mlp' (GELU) or 'swiglu'
-        norm: str='rmsnorm',      # 'rmsnorm' or 'layernorm'
+        mlp_layer='mlp',          # 'mlp' (GELU), 'swiglu', or a callable (see `vcore.layers.transformer.make_mlp`)
+        norm_layer='rmsnorm',     # the blocks' token norm: 'rmsnorm', 'layernorm' or a class
         drop_path: float=0.,      # stochastic depth rate of the last block of each encoder
         behavior_dim: int=0,      # behaviour features F per frame; 0: no behaviour conditioning
-        in_channels: int=1,       # channels of the stimulus
-        out_norm: str='token',    # 'token': the last encoder's norm of each token (ViT); 'batch': a BatchNorm over channels instead
+        in_chans: int=1,          # channels of the stimulus
+        out_norm_layer=None,      # None: the last encoder's token norm (ViT); a norm name or class over the output's channels instead
     ):
         super().__init__()
-        for name, v in (('spatial_depth', spatial_depth), ('temporal_depth', temporal_depth), ('behavior_dim', behavior_dim)):
-            if v < 0: raise ValueError(f"{name}: expected >= 0, got {v}")
-        if out_norm not in ('token', 'batch'): raise ValueError(f"out_norm: expected 'token' or 'batch', got {out_norm!r}")
-        self.dim, self.out_channels, self.behavior_dim = dim, dim, behavior_dim
-        self.embed = TubeletEmbed(in_channels, dim, tubelet, pad, overlap)
-        kw = dict(num_heads=num_heads, mlp_ratio=mlp_ratio, mlp_layer=mlp, norm_layer=norm, drop_path=drop_path, num_registers=num_registers)
-        token_norm = out_norm == 'token'   # the last encoder ends with its norm only when the tokens are normalised one by one
-        self.spatial = (Encoder(dim, spatial_depth, rope_axes=2, final_norm=token_norm or bool(temporal_depth), **kw)
-                        if spatial_depth else None)
-        self.temporal = Encoder(dim, temporal_depth, causal=True, rope_axes=1, final_norm=token_norm, **kw) if temporal_depth else None
-        self.out_norm = None if token_norm else nn.BatchNorm3d(dim)
+        depths = [positive_int(v, n, least=0) for v, n in ((spatial_depth, 'spatial_depth'), (temporal_depth, 'temporal_depth'))]
+        self.dim, self.out_chans, self.behavior_dim = dim, dim, positive_int(behavior_dim, 'behavior_dim', least=0)
+        self.embed = TubeletEmbed(in_chans, dim, tubelet, pad, overlap)
+        kw = dict(num_heads=num_heads, mlp_ratio=mlp_ratio, mlp_layer=mlp_layer, norm_layer=norm_layer, drop_path=drop_path,
+                  num_registers=num_registers)
+        token_norm = out_norm_layer is None   # the last encoder ends with its norm only when the tokens are normalised one by one
+        self.spatial = Encoder(dim, depths[0], rope_axes=2, final_norm=token_norm or bool(depths[1]), **kw) if depths[0] else None
+        self.temporal = Encoder(dim, depths[1], causal=True, rope_axes=1, final_norm=token_norm, **kw) if depths[1] else None
+        self.out_norm = None if token_norm else _video_norm(out_norm_layer, dim)
         self.behavior_embed = nn.Linear(behavior_dim, dim) if behavior_dim else None
         self.aux_losses: dict[str, Tensor] = {}
         self.init_weights()
@@ -111,37 +112,46 @@ class ViViTCore(nn.Module):
             nn.init.zeros_(self.behavior_embed.weight)
             nn.init.zeros_(self.behavior_embed.bias)
 
-    def no_weight_decay(self) -> set[str]:
-        "Names of parameters to keep out of weight decay (timm convention): the registers."
-        return {f"{name}.{p}" for name in ('spatial', 'temporal') if getattr(self, name) is not None
-                for p in getattr(self, name).no_weight_decay()}
+    def extra_repr(self): return f"dim={self.dim}, behavior_dim={self.behavior_dim}, out_norm_layer={None if self.out_norm is None else type(self.out_norm).__name__}"
 
-    def _behavior_tokens(self, behavior, b, t):
-        "Behaviour averaged over the real frames of each tubelet-time step and embedded: (B, T', dim)."
-        check_shape(behavior, 'B L F', 'behavior', B=b, L=t, F=self.behavior_dim)
-        pt = self.embed.padding(t, 1, 1)[0]
-        real = F.pad(behavior.new_ones(b, t, 1), (0, 0, pt, 0))
-        tt = self.embed.tubelet[0]
-        total = reduce(F.pad(behavior, (0, 0, pt, 0)), 'b (t k) f -> b t f', 'sum', k=tt)
-        return self.behavior_embed(total / reduce(real, 'b (t k) 1 -> b t 1', 'sum', k=tt))
+# %% ../../nbs/14_neuro.vivit.ipynb #a500ebc9
+@patch
+def no_weight_decay(self: ViViTCore) -> set[str]:
+    "Names of parameters to keep out of weight decay (timm convention): the registers."
+    return {f"{name}.{p}" for name in ('spatial', 'temporal') if getattr(self, name) is not None
+            for p in getattr(self, name).no_weight_decay()}
 
-    def forward(self,
-        stim: Tensor,                 # (B, in_channels, L, H, W) stimulus, lags oldest first
-        behavior: Tensor|None=None,   # (B, L, behavior_dim) behaviour features; required when behavior_dim > 0
-    ) -> Tensor:                      # (B, dim, T', H', W') features, causal in time
-        "Encode the stimulus (and behaviour) into a feature video."
-        x, (t, h, w) = self.embed(stim)
-        b = x.shape[0]
-        if self.behavior_embed is not None:
-            if behavior is None:
-                raise ValueError(f"behavior: expected (B, L, F={self.behavior_dim}) for a core with behavior_dim={self.behavior_dim}, got None")
-            beh = self._behavior_tokens(behavior, b, stim.shape[2])
-            x = rearrange(rearrange(x, 'b (t hw) d -> b t hw d', t=t) + beh[:, :, None], 'b t hw d -> b (t hw) d')
-        x = rearrange(x, 'b (t h w) d -> (b t) (h w) d', t=t, h=h, w=w)
-        if self.spatial is not None: x = self.spatial(x, (h, w))
-        x = rearrange(x, '(b t) (h w) d -> (b h w) t d', b=b, h=h, w=w)
-        if self.temporal is not None: x = self.temporal(x, (t,))
-        x = rearrange(x, '(b h w) t d -> b d t h w', b=b, h=h, w=w)
-        return x if self.out_norm is None else self.out_norm(x)
+@patch
+def _behavior_tokens(self: ViViTCore, behavior, b, t):
+    "Behaviour averaged over the real frames of each tubelet-time step and embedded: (B, T', dim)."
+    check_shape(behavior, 'B L F', 'behavior', B=b, L=t, F=self.behavior_dim)
+    pt = self.embed.padding(t, 1, 1)[0]
+    real = F.pad(behavior.new_ones(b, t, 1), (0, 0, pt, 0))
+    tt = self.embed.tubelet[0]
+    total = reduce(F.pad(behavior, (0, 0, pt, 0)), 'b (t k) f -> b t f', 'sum', k=tt)
+    return self.behavior_embed(total / reduce(real, 'b (t k) 1 -> b t 1', 'sum', k=tt))
 
-    def extra_repr(self): return f"dim={self.dim}, behavior_dim={self.behavior_dim}, out_norm={'token' if self.out_norm is None else 'batch'}"
+# %% ../../nbs/14_neuro.vivit.ipynb #fefaef3f
+@patch
+def forward(self: ViViTCore,
+    stim: Tensor,                 # (B, in_chans, L, H, W) stimulus, lags oldest first
+    behavior: Tensor|None=None,   # (B, L, behavior_dim) behaviour features; required when behavior_dim > 0
+) -> Tensor:                      # (B, dim, T', H', W') features, causal in time
+    "Encode the stimulus (and behaviour) into a feature video."
+    x, (t, h, w) = self.embed(stim)
+    b = x.shape[0]
+    if self.behavior_embed is not None:
+        if behavior is None:
+            raise ValueError(f"behavior: expected (B, L, F={self.behavior_dim}) for a core with behavior_dim={self.behavior_dim}, got None")
+        beh = self._behavior_tokens(behavior, b, stim.shape[2])
+        x = rearrange(rearrange(x, 'b (t hw) d -> b t hw d', t=t) + beh[:, :, None], 'b t hw d -> b (t hw) d')
+    x = rearrange(x, 'b (t h w) d -> (b t) (h w) d', t=t, h=h, w=w)
+    if self.spatial is not None: x = self.spatial(x, (h, w))
+    x = rearrange(x, '(b t) (h w) d -> (b h w) t d', b=b, h=h, w=w)
+    if self.temporal is not None: x = self.temporal(x, (t,))
+    x = rearrange(x, '(b h w) t d -> b d t h w', b=b, h=h, w=w)
+    return x if self.out_norm is None else self.out_norm(x)
+
+# %% ../../nbs/14_neuro.vivit.ipynb #989b47fc
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

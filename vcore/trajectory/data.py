@@ -4,24 +4,22 @@
 
 # %% ../../nbs/20_trajectory.data.ipynb #44e9d03c
 from __future__ import annotations
-import operator, os, uuid
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
 from einops import rearrange
+from fastcore.basics import patch
 from scipy.ndimage import gaussian_filter
 from scipy.special import ndtri
 from torch.utils.data import Dataset
 
-from ..core import positive_int
+from ..core import atomic_write, check_array, positive_float, positive_int, require_keys
 
 # %% auto #0
 __all__ = ['CLASS_NAMES', 'TRAJECTORY_KEYS', 'OPTIONAL_TRAJECTORY_KEYS', 'AUGMENTATIONS', 'project', 'sample_trajectory',
-           'trajectory_positions', 'render_video', 'make_dataset', 'split_indices', 'load_trajectories',
-           'save_trajectories', 'scene_extent', 'read_video', 'write_video', 'reverse_time', 'mirror_x',
-           'TrajectoryDataset']
+           'trajectory_positions', 'render_video', 'make_dataset', 'load_trajectories', 'save_trajectories',
+           'scene_extent', 'read_video', 'write_video', 'reverse_time', 'mirror_x', 'TrajectoryDataset']
 
 # %% ../../nbs/20_trajectory.data.ipynb #e5cfeca7
 CLASS_NAMES = ('linear', 'circular', 'helical', 'parabolic')  # label i is CLASS_NAMES[i]
@@ -34,11 +32,6 @@ def _box(extent: float, radius: float) -> tuple[np.ndarray, np.ndarray]:
     h = extent / 2 - radius
     depth = 1.25 * extent
     return np.array([-h, -h, depth - h]), np.array([h, h, depth + h])
-
-def _positive(v, name: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not np.isfinite(v) or v <= 0:
-        raise ValueError(f"{name}: expected a positive number, got {v!r}")
-    return float(v)
 
 # %% ../../nbs/20_trajectory.data.ipynb #913d1323
 def project(
@@ -67,6 +60,7 @@ def _plane_basis(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     u /= np.linalg.norm(u)
     return u, np.cross(n, u)
 
+# %% ../../nbs/20_trajectory.data.ipynb #70feabd6
 def _law_params(label: int, rng, duration: float) -> dict:
     "Shape parameters of one motion of class `label` (lengths in scene units, before placement)."
     name = CLASS_NAMES[label]
@@ -97,11 +91,27 @@ def _law_path(label: int, p: dict, t: np.ndarray) -> np.ndarray:
     q = p['radius'] * (np.cos(th) * u + np.sin(th) * v)
     return q if name == 'circular' else q + p['axial_speed'] * t[:, None] * n
 
+# %% ../../nbs/20_trajectory.data.ipynb #ef9a3cb9
 def _smooth_walk(rng, T: int) -> np.ndarray:
     "(T, 3) integrated random walk from 0, with unit standard deviation per axis at the last frame."
     a = rng.standard_normal((T, 3)); a[0] = 0
     w = np.cumsum(np.cumsum(a, 0), 0)
     return w / max(np.sqrt((np.arange(T) ** 2).sum()), 1.)
+
+# %% ../../nbs/20_trajectory.data.ipynb #6eeb5a02
+def _reported(label: int, p: dict, offset: np.ndarray) -> dict:
+    "The parameters a sample reports: where it starts (or its centre), and a turning direction folded into `omega > 0`."
+    params, name = {k: v for k, v in p.items() if k != 'phase'}, CLASS_NAMES[label]
+    if name in ('circular', 'helical'):
+        params['centre'] = offset                                         # on the axis at t = 0
+        params['omega'] = abs(p['omega'])                                 # rad/s, counter-clockwise about normal/axis
+        if name == 'helical':
+            params['axis'] = p['axis'] * np.sign(p['omega'])              # the motion turns counter-clockwise about `axis`
+            params['axial_speed'] = p['axial_speed'] * np.sign(p['omega'])  # signed advance along `axis`
+            params['pitch'] = 2 * np.pi * params['axial_speed'] / params['omega']
+    else:
+        params['start'] = offset
+    return params
 
 # %% ../../nbs/20_trajectory.data.ipynb #664d344a
 def sample_trajectory(
@@ -114,10 +124,10 @@ def sample_trajectory(
     process_noise: float=0.02, # std of the smooth random walk at the last frame, as a fraction of the motion's size
 ) -> dict:                   # positions (T,3) float32, clean (T,3) float32 (the law alone), label, class_name, params
     "Draw one motion of class `label`: its parameters, its noiseless path and the noisy positions, in world coordinates."
-    label = operator.index(label)
-    if not 0 <= label < len(CLASS_NAMES): raise ValueError(f"label: expected 0..{len(CLASS_NAMES) - 1}, got {label}")
+    label = positive_int(label, 'label', least=0)
+    if label >= len(CLASS_NAMES): raise ValueError(f"label: expected 0..{len(CLASS_NAMES) - 1}, got {label}")
     T = positive_int(frames, 'frames', 2)
-    fps, extent, radius = _positive(fps, 'fps'), _positive(extent, 'extent'), _positive(radius, 'radius')
+    fps, extent, radius = positive_float(fps, 'fps'), positive_float(extent, 'extent'), positive_float(radius, 'radius')
     if radius >= extent / 2: raise ValueError(f"radius: expected less than extent/2 = {extent / 2}, got {radius}")
     if not 0 <= process_noise < 1: raise ValueError(f"process_noise: expected a fraction in [0, 1), got {process_noise!r}")
     t = np.arange(T) / fps
@@ -132,20 +142,10 @@ def sample_trajectory(
         if room.min() >= 1: break
         p = {k: v * room.min() * 0.98 if k in _LENGTHS else v for k, v in p.items()}
     offset = rng.uniform(lo - q.min(0), hi - q.max(0))
-    params = {k: v for k, v in p.items() if k != 'phase'}
-    name = CLASS_NAMES[label]
-    if name in ('circular', 'helical'):
-        params['centre'] = offset                                         # on the axis at t = 0
-        params['omega'] = abs(p['omega'])                                 # rad/s, counter-clockwise about normal/axis
-        if name == 'helical':
-            params['axis'] = p['axis'] * np.sign(p['omega'])              # the motion turns counter-clockwise about `axis`
-            params['axial_speed'] = p['axial_speed'] * np.sign(p['omega'])  # signed advance along `axis`
-            params['pitch'] = 2 * np.pi * params['axial_speed'] / params['omega']
-    else:
-        params['start'] = offset
     return {'positions': (q + offset).astype(np.float32), 'clean': (clean + offset).astype(np.float32),
-            'label': label, 'class_name': name, 'params': params}
+            'label': label, 'class_name': CLASS_NAMES[label], 'params': _reported(label, p, offset)}
 
+# %% ../../nbs/20_trajectory.data.ipynb #629e9a0a
 def trajectory_positions(
     label: int,              # class index into `CLASS_NAMES`
     rng: np.random.Generator,
@@ -198,9 +198,9 @@ def render_video(
     if P.ndim != 2 or P.shape[1] != 3: raise ValueError(f"positions: expected shape (T, 3), got {P.shape}")
     if not np.isfinite(P).all(): raise ValueError("positions: expected finite values, got NaN or inf")
     if background not in ('plain', 'textured'): raise ValueError(f"background: expected 'plain' or 'textured', got {background!r}")
-    size, radius = positive_int(size, 'size'), _positive(radius, 'radius')
+    size, radius = positive_int(size, 'size'), positive_float(radius, 'radius')
     if not 0 <= noise < 1: raise ValueError(f"noise: expected a fraction in [0, 1), got {noise!r}")
-    f = _default_focal(size) if focal is None else _positive(focal, 'focal')
+    f = _default_focal(size) if focal is None else positive_float(focal, 'focal')
     cover, shade, rows, cols = _sphere(project(P, size, f), f * radius / P[:, 2], size)
     albedo = 255 * rng.uniform(0.6, 1.0, 3).astype(np.float32)
     if background == 'plain': bg = 255 * rng.uniform(0.05, 0.4, 3).astype(np.float32)
@@ -248,64 +248,21 @@ def make_dataset(
     return {'videos': videos, 'labels': labels, 'positions': positions, 'class_names': CLASS_NAMES,
             'fps': float(fps), 'extent': float(extent)}
 
-# %% ../../nbs/20_trajectory.data.ipynb #3f13c47f
-def split_indices(
-    labels,                  # (N,) integer labels (stratified split), or an int N (plain random split)
-    val_fraction: float=0.2, # fraction held out, in (0, 1)
-    seed: int=0,
-) -> tuple[np.ndarray, np.ndarray]: # sorted train indices, sorted validation indices
-    "Seeded train / validation split of `range(N)`, stratified by label when labels are given."
-    if not 0 < val_fraction < 1: raise ValueError(f"val_fraction: expected a number in (0, 1), got {val_fraction!r}")
-    if isinstance(labels, (int, np.integer)) and not isinstance(labels, bool): labels = np.zeros(positive_int(labels, 'n'), np.int64)
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels: expected integer labels of shape (N,) or an int N, got {labels.dtype} {labels.shape}")
-    rng = np.random.default_rng(seed)
-    val = []
-    for c in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == c))
-        val.append(idx[:int(round(val_fraction * len(idx)))])
-    val = np.sort(np.concatenate(val)).astype(np.int64)
-    return np.setdiff1d(np.arange(len(labels)), val), val
-
 # %% ../../nbs/20_trajectory.data.ipynb #19ca0ff6
-def _check_array(x, key: str, where: str, axes: str, dtype: str, sizes: dict):
-    "`x` as an array of `dtype` with `axes` (sizes recorded in `sizes`), or a TypeError/ValueError naming `where` and `key`."
-    x = np.asarray(x)
-    ok = {'uint8': x.dtype == np.uint8, 'float32': x.dtype in (np.float32, np.float64),
-          'int64': np.issubdtype(x.dtype, np.integer), 'float': x.dtype.kind in 'iuf', 'str': x.dtype.kind == 'U'}[dtype]
-    if not ok:
-        want = {'float32': 'float32 (or float64)', 'int64': 'integer', 'float': 'a real number', 'str': 'str'}.get(dtype, dtype)
-        raise TypeError(f"{where}: key {key!r}: expected dtype {want}, got {x.dtype}")
-    names = axes.split()
-    if x.ndim != len(names) or any((int(a) if a.isdigit() else sizes.get(a, m)) != m for a, m in zip(names, x.shape)):
-        spec = ', '.join(f'{a}={sizes[a]}' if a in sizes else a for a in names)
-        raise ValueError(f"{where}: key {key!r}: expected shape ({spec}), got {x.shape}")
-    sizes.update({a: m for a, m in zip(names, x.shape) if not a.isdigit()})
-    if dtype == 'float': return float(x)
-    if dtype == 'str': return tuple(str(s) for s in x)
-    return x.astype(dtype, copy=False)
-
 def _check_data(d, where: str) -> dict:
     "A checked copy of trajectory dict `d` (arrays cast to the contract's dtypes); errors name `where` and the key."
-    if not isinstance(d, Mapping): raise TypeError(f"{where}: expected a dict of trajectory arrays, got {type(d).__name__}")
-    for k in TRAJECTORY_KEYS:
-        if k not in d: raise KeyError(f"{where}: missing key {k!r}; a trajectory file holds {list(TRAJECTORY_KEYS)}")
+    require_keys(d, TRAJECTORY_KEYS, where, 'a trajectory file')
     sizes, out = {}, {}
     for k, (axes, dtype) in {**TRAJECTORY_KEYS, **OPTIONAL_TRAJECTORY_KEYS}.items():
-        if k in d: out[k] = _check_array(d[k], k, where, axes, dtype, sizes)
+        if k in d: out[k] = check_array(d[k], k, where, axes, dtype, sizes, finite=True)
     def fail(key, msg): raise ValueError(f"{where}: key {key!r}: {msg}")
     if sizes['N'] < 1 or sizes['T'] < 1: fail('videos', f"expected at least one clip of one frame, got N={sizes['N']}, T={sizes['T']}")
     if out['class_names'] != CLASS_NAMES: fail('class_names', f"expected {list(CLASS_NAMES)}, got {list(out['class_names'])}")
     bad = (out['labels'] < 0) | (out['labels'] >= len(CLASS_NAMES))
     if bad.any(): fail('labels', f"expected values in 0..{len(CLASS_NAMES) - 1}, got {out['labels'][bad][0]} at clip {np.flatnonzero(bad)[0]}")
-    P = out['positions']
-    if not np.isfinite(P).all():
-        i, t = np.argwhere(~np.isfinite(P).all(-1))[0]
-        fail('positions', f"expected finite values, got {P[i, t].tolist()} at clip {i}, frame {t}")
-    if not (P[..., 2] > 0).all(): fail('positions', 'expected depth z > 0 (in front of the camera) everywhere')
+    if not (out['positions'][..., 2] > 0).all(): fail('positions', 'expected depth z > 0 (in front of the camera) everywhere')
     for k in ('fps', 'extent'):
-        if k in out and not (np.isfinite(out[k]) and out[k] > 0): fail(k, f'expected a positive number, got {out[k]}')
+        if k in out: positive_float(out[k], f"{where}: key {k!r}")
     return out
 
 # %% ../../nbs/20_trajectory.data.ipynb #8ad1aa64
@@ -314,6 +271,7 @@ def load_trajectories(
 ) -> dict:                   # the checked arrays (see `TRAJECTORY_KEYS`); class_names a tuple, fps and extent floats
     "Read a trajectory file, checking every key, dtype, shape and value against the format."
     path = Path(path)
+    if path.is_dir(): raise ValueError(f"{path}: is a folder; expected a trajectory .npz file")
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such trajectory file")
     if path.suffix.lower() != '.npz': raise ValueError(f"{path}: expected a trajectory file ending in .npz")
     try:
@@ -326,28 +284,20 @@ def save_trajectories(
     path: str|Path,          # target .npz file
     data: dict,              # trajectory arrays (see `TRAJECTORY_KEYS`)
 ):
-    "Check `data`, then write it atomically as an uncompressed .npz (temporary file, then `os.replace`)."
+    "Check `data`, then write it atomically as an uncompressed .npz (`atomic_write`)."
     path = Path(path)
     if path.suffix.lower() != '.npz': raise ValueError(f"{path}: expected a trajectory file ending in .npz")
     d = _check_data(data, str(path))
     d['class_names'] = np.array(d['class_names'], dtype=str)
-    if not path.parent.is_dir(): raise FileNotFoundError(f"{path}: folder {path.parent} does not exist")
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp')
-    try:
-        with open(tmp, 'xb') as f:
-            np.savez(f, **d)
-            f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(path) as tmp, open(tmp, 'wb') as f: np.savez(f, **d)
 
 # %% ../../nbs/20_trajectory.data.ipynb #d6d6990c
 def scene_extent(
     data: dict,              # trajectory arrays; uses `extent`, else `positions`
 ) -> float:                  # scene units
     "The scale forecast errors are divided by: the file's `extent`, else the largest side of the positions' bounding box."
-    if data.get('extent') is not None: return _positive(float(data['extent']), 'extent')
-    if 'positions' not in data: raise KeyError("data: missing key 'positions' (and no 'extent')")
+    if data.get('extent') is not None: return positive_float(float(data['extent']), 'extent')
+    require_keys(data, ['positions'], 'data', "without 'extent', the trajectory arrays")
     P = np.asarray(data['positions'], dtype=np.float64)
     if P.ndim < 2 or P.shape[-1] != 3: raise ValueError(f"positions: expected shape (..., 3), got {P.shape}")
     side = float(np.ptp(P.reshape(-1, 3), 0).max())
@@ -382,6 +332,7 @@ def read_video(
     if not frames: raise ValueError(f"{path}: the video stream holds no frames")
     return np.stack(frames)
 
+# %% ../../nbs/20_trajectory.data.ipynb #8d8bdd8f
 def write_video(
     path: str|Path,          # target .mp4 (H.264) or .webm (VP9)
     video,                   # (T, H, W, 3) uint8 RGB; H and W even
@@ -396,20 +347,14 @@ def write_video(
     if video.ndim != 4 or video.shape[-1] != 3 or len(video) < 1:
         raise ValueError(f"video: expected shape (T, H, W, 3), got {video.shape}")
     if video.shape[1] % 2 or video.shape[2] % 2: raise ValueError(f"video: expected even H and W, got {video.shape[1:3]}")
-    fps = _positive(fps, 'fps')
-    if not path.parent.is_dir(): raise FileNotFoundError(f"{path}: folder {path.parent} does not exist")
+    fps = positive_float(fps, 'fps')
     import av
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp')
     container_format, codec, options = fmt
-    try:
-        with av.open(str(tmp), 'w', format=container_format) as out:
-            stream = out.add_stream(codec, rate=round(fps) if float(fps).is_integer() else fps, options=options)
-            stream.width, stream.height, stream.pix_fmt = video.shape[2], video.shape[1], 'yuv420p'
-            for img in video: out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format='rgb24')))
-            out.mux(stream.encode())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with atomic_write(path) as tmp, av.open(str(tmp), 'w', format=container_format) as out:
+        stream = out.add_stream(codec, rate=round(fps) if float(fps).is_integer() else fps, options=options)
+        stream.width, stream.height, stream.pix_fmt = video.shape[2], video.shape[1], 'yuv420p'
+        for img in video: out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format='rgb24')))
+        out.mux(stream.encode())
 
 # %% ../../nbs/20_trajectory.data.ipynb #35a4ede3
 def _flip(x, axis: int):
@@ -441,8 +386,9 @@ class TrajectoryDataset(Dataset):
         indices=None,         # clip indices to use (e.g. from `split_indices`); None: every clip
         horizon: int=4,       # K, future frames to forecast
         augment=(),           # names from `AUGMENTATIONS` to serve every combination of (training only)
+        where: str|None=None, # what error messages call the data (default: its path, or 'data')
     ):
-        where = str(data) if isinstance(data, (str, Path)) else 'data'
+        where = where or (str(data) if isinstance(data, (str, Path)) else 'data')
         unknown = [a for a in augment if a not in AUGMENTATIONS]
         if isinstance(augment, str) or unknown:
             raise ValueError(f"augment: expected names from {', '.join(AUGMENTATIONS)}, got {augment!r}")
@@ -462,19 +408,28 @@ class TrajectoryDataset(Dataset):
         self.class_names, self.fps, self.extent = d['class_names'], d['fps'], scene_extent(d)
         self.frames, self.observed_frames = T, T - self.horizon
 
-    def __len__(self): return len(self.indices) << len(self.augment)
+# %% ../../nbs/20_trajectory.data.ipynb #c01a3bf6
+@patch
+def __len__(self: TrajectoryDataset): return len(self.indices) << len(self.augment)
 
-    def __getitem__(self, i: int) -> dict:
-        if not 0 <= i < len(self): raise IndexError(f"item {i} out of range for {len(self)} items")
-        variant, k = divmod(i, len(self.indices))
-        j, To = int(self.indices[k]), self.observed_frames
-        video, pos = self.videos[j], self.positions[j]
-        for bit, name in enumerate(self.augment):
-            if variant >> bit & 1: video, pos = AUGMENTATIONS[name](video, pos)
-        video = rearrange(video[:To], 't h w c -> c t h w').float() / 127.5 - 1
-        return {'video': video, 'label': self.labels[j].clone(), 'target': pos[To:].clone(),
-                'observed': pos[:To].clone(), 'index': j}
+@patch
+def __getitem__(self: TrajectoryDataset, i: int) -> dict:
+    "Item `i`: video (3, T-K, H, W) in [-1, 1], label, target (K, 3), observed (T-K, 3), index in the file."
+    if not 0 <= i < len(self): raise IndexError(f"item {i} out of range for {len(self)} items")
+    variant, k = divmod(i, len(self.indices))
+    j, To = int(self.indices[k]), self.observed_frames
+    video, pos = self.videos[j], self.positions[j]
+    for bit, name in enumerate(self.augment):
+        if variant >> bit & 1: video, pos = AUGMENTATIONS[name](video, pos)
+    video = rearrange(video[:To], 't h w c -> c t h w').float() / 127.5 - 1
+    return {'video': video, 'label': self.labels[j].clone(), 'target': pos[To:].clone(),
+            'observed': pos[:To].clone(), 'index': j}
 
-    def __repr__(self):
-        aug = f", augment={self.augment}" if self.augment else ''
-        return f"{type(self).__name__}(clips={len(self.indices)}, frames={self.frames}, horizon={self.horizon}, extent={self.extent}{aug})"
+@patch
+def __repr__(self: TrajectoryDataset):
+    aug = f", augment={self.augment}" if self.augment else ''
+    return f"{type(self).__name__}(clips={len(self.indices)}, frames={self.frames}, horizon={self.horizon}, extent={self.extent}{aug})"
+
+# %% ../../nbs/20_trajectory.data.ipynb #1b0f127c
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

@@ -137,7 +137,7 @@ def fit_parabolic(
     "Constant-acceleration (ballistic) motion `p₀ + v t + ½ a t²` by least squares."
     return _poly_fit('parabolic', positions, t)
 
-# %% ../../nbs/24_trajectory.equations.ipynb #cb9746fe
+# %% ../../nbs/24_trajectory.equations.ipynb #6806598a
 def _frame(theta: float, phi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "Orthonormal `(u, w, n)` with `n` at spherical angles `(theta, phi)` and `w = n × u`."
     st, ct, sp, cp = math.sin(theta), math.cos(theta), math.sin(phi), math.cos(phi)
@@ -147,6 +147,7 @@ def _angles(n: np.ndarray) -> tuple[float, float]:
     n = n / np.linalg.norm(n)
     return math.acos(float(np.clip(n[2], -1, 1))), math.atan2(float(n[1]), float(n[0]))
 
+# %% ../../nbs/24_trajectory.equations.ipynb #e0d4e6ff
 def _orbit(x: np.ndarray, t: np.ndarray, helical: bool) -> np.ndarray:
     "Positions `(T, 3)` of the circle/helix with parameter vector `x = [c(3), θ, ϕ, r, ω, φ, (v_n)]`."
     u, w, n = _frame(x[3], x[4])
@@ -170,6 +171,7 @@ def _orbit_jac(x: np.ndarray, t: np.ndarray, helical: bool) -> np.ndarray:
     if helical: cols.append(t[:, None] * n)
     return np.stack(cols, -1).reshape(3 * len(t), len(cols))
 
+# %% ../../nbs/24_trajectory.equations.ipynb #79cc2f1a
 def _orbit_start(p: np.ndarray, t: np.ndarray, n: np.ndarray, helical: bool) -> np.ndarray:
     "Closed-form start `x` for the circle/helix whose plane has normal `n`: Kåsa circle, unwrapped angle."
     theta, phi = _angles(n)
@@ -210,6 +212,7 @@ def _frame_about(n: np.ndarray) -> np.ndarray:
     a /= np.linalg.norm(a)
     return np.stack([n, a, np.cross(n, a)])
 
+# %% ../../nbs/24_trajectory.equations.ipynb #7f03b886
 def _canonical(x: np.ndarray, helical: bool, Q: np.ndarray, m: np.ndarray, scale: float) -> dict:
     "World parameters of `x` (fitted in coordinates `(p - m) Qᵀ / scale`), with `radius, omega > 0` and `normal` the right-handed rotation axis."
     u, w, n = (Q.T @ v for v in _frame(x[3], x[4]))
@@ -240,6 +243,7 @@ def _orbit_equation(params: dict) -> str:
         parts.append(_sum(terms))
     return _vec_eq(parts)
 
+# %% ../../nbs/24_trajectory.equations.ipynb #240d240c
 def _orbit_fit(family: str, positions, t, keep: int = 2) -> Fit:
     helical = family == 'helical'
     k = 9 if helical else 8
@@ -307,7 +311,7 @@ def fit_best(
     fits = [FITTERS[name](p, tt) for name in FAMILIES]
     return select_fit(fits, penalty, resolution), fits
 
-# %% ../../nbs/24_trajectory.equations.ipynb #ec2a8984
+# %% ../../nbs/24_trajectory.equations.ipynb #93b941d7
 _T = sympy.Symbol('t')
 _FUNCS = {'sin': sympy.sin, 'cos': sympy.cos, 'tan': sympy.tan, 'exp': sympy.exp, 'log': sympy.log, 'sqrt': sympy.sqrt}
 _NAMES = {'t': _T, 'pi': sympy.pi, **_FUNCS}
@@ -334,6 +338,7 @@ def _check_tokens(text: str):
                 raise ValueError(f"equation: operator {s!r}{hint} is not allowed; allowed are {' '.join(sorted(_OPS))}")
         else: raise ValueError(f"equation: {s!r} is not allowed (only numbers, t, pi, functions and operators)")
 
+# %% ../../nbs/24_trajectory.equations.ipynb #fb08af6c
 def _const(node) -> float|None:
     "The float value of a constant subtree (no `t`), inf on overflow; None when it depends on `t`."
     if isinstance(node, ast.Constant): return float(node.value)
@@ -354,6 +359,7 @@ def _const(node) -> float|None:
         except (OverflowError, ValueError): return math.inf
     return None
 
+# %% ../../nbs/24_trajectory.equations.ipynb #dffaa37c
 def _check_tree(node, power: float = 1.0, top: bool = True):
     if not isinstance(node, _ALLOWED): raise ValueError(f"equation: {type(node).__name__} is not allowed")
     if isinstance(node, (ast.List, ast.Tuple)) and not top: raise ValueError("equation: nested lists are not allowed")
@@ -453,3 +459,7 @@ def _describe(f: Fit) -> str:
     if f.family == 'circular': return f"Uniform circular motion on {s}."
     return (f"Helical motion on {s}, advancing {P['axial_speed']:.2f} units/s along the axis "
             f"(pitch {P['axial_speed'] * period:.2f} units per turn).")
+
+# %% ../../nbs/24_trajectory.equations.ipynb #db32d0d9
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

@@ -4,34 +4,27 @@
 
 # %% ../../nbs/21_trajectory.i3d.ipynb #b88819aa
 from __future__ import annotations
-import operator
+import math
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch import nn, Tensor
 from einops import reduce
+from fastcore.basics import patch
+from torch import nn, Tensor
 
-from ..core import check_shape, positive_int
+from ..core import check_shape, positive_int, positive_ints
 
 # %% auto #0
 __all__ = ['BasicBlock3d', 'I3D', 'inflate_2d_state_dict', 'load_inflated']
 
 # %% ../../nbs/21_trajectory.i3d.ipynb #3484ee09
-def _positive_ints(v, name: str, n: int|None=None) -> tuple[int, ...]:
-    try: v = tuple(operator.index(x) for x in v)
-    except TypeError: v = ()
-    if not v or min(v) < 1 or (n is not None and len(v) != n):
-        want = f"{n} positive integers" if n is not None else "a non-empty sequence of positive integers"
-        raise ValueError(f"{name}: expected {want}, got {v!r}")
-    return v
-
 class _Conv3d(nn.Conv3d):
     "`Conv3d` with replicate padding in time and zero padding in space ('same' for odd spatial kernels)."
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: tuple[int, int, int],
+    def __init__(self, in_chans: int, out_chans: int, kernel_size: tuple[int, int, int],
                  stride: tuple[int, int, int]=(1, 1, 1)):
         kt, kh, kw = kernel_size
-        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=(0, kh // 2, kw // 2), bias=False)
+        super().__init__(in_chans, out_chans, kernel_size, stride=stride, padding=(0, kh // 2, kw // 2), bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
         kt = self.kernel_size[0]
@@ -43,22 +36,22 @@ class BasicBlock3d(nn.Module):
     "ResNet BasicBlock with `t × 3 × 3` convolutions; torchvision's module names."
     expansion = 1
     def __init__(self,
-        inplanes: int,            # input channels
-        planes: int,              # output channels
+        in_chans: int,            # input channels
+        out_chans: int,           # output channels
         stride: int=1,            # spatial stride of the first convolution and the shortcut
         temporal_stride: int=1,   # temporal stride of the first convolution and the shortcut
         temporal_kernel: int=3,   # time size t of both convolutions' kernels
     ):
         super().__init__()
         kt, s = temporal_kernel, (temporal_stride, stride, stride)
-        self.conv1 = _Conv3d(inplanes, planes, (kt, 3, 3), s)
-        self.bn1 = nn.BatchNorm3d(planes)
+        self.conv1 = _Conv3d(in_chans, out_chans, (kt, 3, 3), s)
+        self.bn1 = nn.BatchNorm3d(out_chans)
         self.relu = nn.ReLU(inplace=True)
-        self.conv2 = _Conv3d(planes, planes, (kt, 3, 3))
-        self.bn2 = nn.BatchNorm3d(planes)
+        self.conv2 = _Conv3d(out_chans, out_chans, (kt, 3, 3))
+        self.bn2 = nn.BatchNorm3d(out_chans)
         self.downsample = None
-        if s != (1, 1, 1) or inplanes != planes:
-            self.downsample = nn.Sequential(_Conv3d(inplanes, planes, (1, 1, 1), s), nn.BatchNorm3d(planes))
+        if s != (1, 1, 1) or in_chans != out_chans:
+            self.downsample = nn.Sequential(_Conv3d(in_chans, out_chans, (1, 1, 1), s), nn.BatchNorm3d(out_chans))
 
     def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
@@ -78,28 +71,27 @@ class I3D(nn.Module):
         temporal_stride=(1, 1, 2, 2),        # time stride of each stage
     ):
         super().__init__()
-        self.widths = _positive_ints(widths, 'widths')
+        self.widths = positive_ints(widths, 'widths')
         n = len(self.widths)
-        self.depths = _positive_ints(depths, 'depths', n)
-        self.temporal_stride = _positive_ints(temporal_stride, 'temporal_stride', n)
+        self.depths = positive_ints(depths, 'depths', n)
+        self.temporal_stride = positive_ints(temporal_stride, 'temporal_stride', n)
         self.in_chans = positive_int(in_chans, 'in_chans')
         self.temporal_kernel = positive_int(temporal_kernel, 'temporal_kernel')
         self.stem_temporal_kernel = positive_int(stem_temporal_kernel, 'stem_temporal_kernel')
+        self.out_chans = self.widths[-1]
+        self.time_strides = tuple(math.prod(self.temporal_stride[:i + 1]) for i in range(n))  # frames per step after each stage
         w0 = self.widths[0]
         self.conv1 = _Conv3d(self.in_chans, w0, (self.stem_temporal_kernel, 7, 7), (1, 2, 2))
         self.bn1 = nn.BatchNorm3d(w0)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1))
-        inplanes = w0
+        c = w0
         for i, (w, d, ts) in enumerate(zip(self.widths, self.depths, self.temporal_stride)):
-            blocks = [BasicBlock3d(inplanes, w, 1 if i == 0 else 2, ts, self.temporal_kernel)]
+            blocks = [BasicBlock3d(c, w, 1 if i == 0 else 2, ts, self.temporal_kernel)]
             blocks += [BasicBlock3d(w, w, 1, 1, self.temporal_kernel) for _ in range(d - 1)]
             self.add_module(f'layer{i + 1}', nn.Sequential(*blocks))
-            inplanes = w
+            c = w
         self.init_weights()
-
-    @property
-    def out_channels(self) -> int: return self.widths[-1]
 
     def init_weights(self):
         "torchvision's ResNet initialisation: Kaiming normal (fan-out, ReLU) convolutions, batch norm 1 and 0."
@@ -107,24 +99,38 @@ class I3D(nn.Module):
             if isinstance(m, nn.Conv3d): nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
             elif isinstance(m, nn.BatchNorm3d): nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
 
-    def forward(self,
-        video: Tensor, # (B, in_chans, T, H, W), float
-    ) -> Tensor:       # (B, out_channels, T', H', W') feature map
-        check_shape(video, 'b c t h w', 'video', c=self.in_chans)
-        if not video.is_floating_point(): raise TypeError(f"video: expected a floating-point tensor, got {video.dtype}")
-        x = self.maxpool(self.relu(self.bn1(self.conv1(video))))
-        for i in range(len(self.widths)): x = getattr(self, f'layer{i + 1}')(x)
-        return x
+# %% ../../nbs/21_trajectory.i3d.ipynb #4ffb6e98
+@patch
+def forward_stages(self: I3D,
+    video: Tensor, # (B, in_chans, T, H, W), float
+) -> list[Tensor]: # the output of each stage, (B, widths[i], ceil(T / time_strides[i]), H', W')
+    "The feature map after each stage (`layer1` … `layerN`), the stem's stride included."
+    check_shape(video, 'b c t h w', 'video', c=self.in_chans)
+    if not video.is_floating_point(): raise TypeError(f"video: expected a floating-point tensor, got {video.dtype}")
+    x, out = self.maxpool(self.relu(self.bn1(self.conv1(video)))), []
+    for i in range(len(self.widths)):
+        x = getattr(self, f'layer{i + 1}')(x)
+        out.append(x)
+    return out
 
-    def sequence(self,
-        video: Tensor, # (B, in_chans, T, H, W), float
-    ) -> Tensor:       # (B, T', out_channels) feature sequence
-        "Features per output time step, averaged over space."
-        return reduce(self(video), 'b c t h w -> b t c', 'mean')
+@patch
+def forward(self: I3D,
+    video: Tensor, # (B, in_chans, T, H, W), float
+) -> Tensor:       # (B, out_chans, T', H', W') feature map
+    "The last stage's feature map."
+    return self.forward_stages(video)[-1]
 
-    def extra_repr(self) -> str:
-        return (f"widths={self.widths}, depths={self.depths}, temporal_kernel={self.temporal_kernel}, "
-                f"stem_temporal_kernel={self.stem_temporal_kernel}, temporal_stride={self.temporal_stride}")
+@patch
+def sequence(self: I3D,
+    video: Tensor, # (B, in_chans, T, H, W), float
+) -> Tensor:       # (B, T', out_chans) feature sequence
+    "Features per output time step, averaged over space."
+    return reduce(self(video), 'b c t h w -> b t c', 'mean')
+
+@patch
+def extra_repr(self: I3D) -> str:
+    return (f"widths={self.widths}, depths={self.depths}, temporal_kernel={self.temporal_kernel}, "
+            f"stem_temporal_kernel={self.stem_temporal_kernel}, temporal_stride={self.temporal_stride}")
 
 # %% ../../nbs/21_trajectory.i3d.ipynb #d442371a
 def _fmt_keys(keys: list[str], limit: int=8) -> str:
@@ -179,14 +185,6 @@ def load_inflated(
     model.load_state_dict(inflated)
     return model
 
-# %% ../../nbs/21_trajectory.i3d.ipynb #825fcc3b
-def _randomize_bn(net: nn.Module):
-    with torch.no_grad():
-        for mod in net.modules():
-            if isinstance(mod, nn.modules.batchnorm._BatchNorm):
-                mod.running_mean.normal_(0, 0.2); mod.running_var.uniform_(0.5, 2.)
-                mod.weight.uniform_(0.5, 1.5); mod.bias.normal_(0, 0.2)
-
-def _tv_layer4(net, x):
-    x = net.maxpool(net.relu(net.bn1(net.conv1(x))))
-    return net.layer4(net.layer3(net.layer2(net.layer1(x))))
+# %% ../../nbs/21_trajectory.i3d.ipynb #4bd81732
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()

@@ -4,12 +4,11 @@
 
 # %% ../../nbs/22_trajectory.vqvae.ipynb #fb71f433
 from __future__ import annotations
-import math
 
-import torch
 import torch.nn.functional as F
-from torch import nn, Tensor
 from einops import rearrange
+from fastcore.basics import patch
+from torch import nn, Tensor
 
 from ..core import check_shape, positive_int
 from ..layers.quantize import FSQ, LFQ
@@ -33,13 +32,13 @@ class _TemporalResBlock(nn.Module):
         return x + rearrange(h, 'b d t -> b t d')
 
 class _TemporalConvStack(nn.Module):
-    "Linear in, residual temporal-conv blocks, LayerNorm, linear out; (B, T, in_dim) -> (B, T, out_dim)."
-    def __init__(self, in_dim: int, hidden: int, out_dim: int, depth: int, kernel_size: int):
+    "Linear in, residual temporal-conv blocks, LayerNorm, linear out; (B, T, in_chans) -> (B, T, out_chans)."
+    def __init__(self, in_chans: int, hidden: int, out_chans: int, depth: int, kernel_size: int):
         super().__init__()
-        self.proj_in = nn.Linear(in_dim, hidden)
+        self.proj_in = nn.Linear(in_chans, hidden)
         self.blocks = nn.Sequential(*[_TemporalResBlock(hidden, kernel_size) for _ in range(depth)])
         self.norm = nn.LayerNorm(hidden)
-        self.proj_out = nn.Linear(hidden, out_dim)
+        self.proj_out = nn.Linear(hidden, out_chans)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.proj_out(self.norm(self.blocks(self.proj_in(x))))
@@ -48,7 +47,7 @@ class _TemporalConvStack(nn.Module):
 class SequenceVQVAE(nn.Module):
     "VQ-VAE over a feature sequence: temporal-conv encoder, FSQ or LFQ, temporal-conv decoder back to the features."
     def __init__(self,
-        in_dim: int,            # channels C of the feature sequence
+        in_chans: int,          # channels C of the feature sequence
         hidden: int=128,        # width of the encoder and the decoder
         depth: int=2,           # residual temporal-conv blocks in the encoder and in the decoder
         kernel_size: int=3,     # time size of the convolutions (odd)
@@ -57,7 +56,7 @@ class SequenceVQVAE(nn.Module):
         code_dim: int=10,       # LFQ channels, 2^code_dim codes (quantizer='lfq')
     ):
         super().__init__()
-        self.in_dim = positive_int(in_dim, 'in_dim')
+        self.in_chans = positive_int(in_chans, 'in_chans')
         hidden, depth = positive_int(hidden, 'hidden'), positive_int(depth, 'depth')
         kernel_size = positive_int(kernel_size, 'kernel_size')
         if kernel_size % 2 == 0: raise ValueError(f"kernel_size: expected an odd integer, got {kernel_size}")
@@ -66,9 +65,9 @@ class SequenceVQVAE(nn.Module):
         elif not isinstance(quantizer, nn.Module):
             raise ValueError(f"quantizer: expected 'fsq', 'lfq' or a quantizer module, got {quantizer!r}")
         self.quantizer = quantizer
-        self.norm_in = nn.LayerNorm(self.in_dim)
-        self.encoder = _TemporalConvStack(self.in_dim, hidden, self.code_dim, depth, kernel_size)
-        self.decoder = _TemporalConvStack(self.code_dim, hidden, self.in_dim, depth, kernel_size)
+        self.norm_in = nn.LayerNorm(self.in_chans)
+        self.encoder = _TemporalConvStack(self.in_chans, hidden, self.code_dim, depth, kernel_size)
+        self.decoder = _TemporalConvStack(self.code_dim, hidden, self.in_chans, depth, kernel_size)
 
     @property
     def code_dim(self) -> int: return self.quantizer.dim
@@ -76,56 +75,42 @@ class SequenceVQVAE(nn.Module):
     @property
     def codebook_size(self) -> int: return self.quantizer.codebook_size
 
-    def _check(self, seq):
-        check_shape(seq, 'b t c', 'seq', c=self.in_dim)
-        if not seq.is_floating_point(): raise TypeError(f"seq: expected a floating-point tensor, got {seq.dtype}")
+# %% ../../nbs/22_trajectory.vqvae.ipynb #a257b18b
+@patch
+def encode(self: SequenceVQVAE,
+    seq: Tensor, # (B, T', C) feature sequence
+) -> Tensor:     # (B, T', d) continuous codes, before quantization
+    "The encoder's output for the quantizer."
+    check_shape(seq, 'b t c', 'seq', c=self.in_chans)
+    if not seq.is_floating_point(): raise TypeError(f"seq: expected a floating-point tensor, got {seq.dtype}")
+    return self.encoder(self.norm_in(seq))
 
-    def encode(self,
-        seq: Tensor, # (B, T', C) feature sequence
-    ) -> Tensor:     # (B, T', d) continuous codes, before quantization
-        "The encoder's output for the quantizer."
-        self._check(seq)
-        return self.encoder(self.norm_in(seq))
+@patch
+def decode(self: SequenceVQVAE,
+    z_q: Tensor, # (B, T', d) quantized codes
+) -> Tensor:     # (B, T', C) reconstruction of the normalised sequence
+    "Reconstruct the layer-normalised feature sequence from codes."
+    check_shape(z_q, 'b t d', 'z_q', d=self.code_dim)
+    return self.decoder(z_q)
 
-    def decode(self,
-        z_q: Tensor, # (B, T', d) quantized codes
-    ) -> Tensor:     # (B, T', C) reconstruction of the normalised sequence
-        "Reconstruct the layer-normalised feature sequence from codes."
-        check_shape(z_q, 'b t d', 'z_q', d=self.code_dim)
-        return self.decoder(z_q)
+@patch
+def forward(self: SequenceVQVAE,
+    seq: Tensor, # (B, T', C) feature sequence, e.g. `I3D.sequence(video)`
+) -> dict:       # z_q (B, T', d), indices (B, T'), recon (B, T', C), loss_recon, loss_quant
+    "Quantized codes, their indices, the reconstruction, and the reconstruction and quantizer losses."
+    z_q, indices, loss_quant = self.quantizer(self.encode(seq))
+    recon = self.decode(z_q)
+    target = F.layer_norm(seq.detach(), (self.in_chans,))
+    return {'z_q': z_q, 'indices': indices, 'recon': recon,
+            'loss_recon': F.mse_loss(recon.float(), target.float()), 'loss_quant': loss_quant}
 
-    def forward(self,
-        seq: Tensor, # (B, T', C) feature sequence, e.g. `I3D.sequence(video)`
-    ) -> dict:       # z_q (B, T', d), indices (B, T'), recon (B, T', C), loss_recon, loss_quant
-        z_q, indices, loss_quant = self.quantizer(self.encode(seq))
-        recon = self.decode(z_q)
-        target = F.layer_norm(seq.detach(), (self.in_dim,))
-        return {'z_q': z_q, 'indices': indices, 'recon': recon,
-                'loss_recon': F.mse_loss(recon.float(), target.float()), 'loss_quant': loss_quant}
+@patch
+def tokens(self: SequenceVQVAE,
+    seq: Tensor, # (B, T', C) feature sequence
+) -> Tensor:     # (B, T') int64 token indices
+    "Token indices only (no decoding, no losses)."
+    return self.quantizer.quantize(self.encode(seq))[1]
 
-    def tokens(self,
-        seq: Tensor, # (B, T', C) feature sequence
-    ) -> Tensor:     # (B, T') int64 token indices
-        "Token indices only (no decoding, no losses)."
-        return self.quantizer.quantize(self.encode(seq))[1]
-
-# %% ../../nbs/22_trajectory.vqvae.ipynb #2bcb8e4e
-def _synthetic_sequences(n: int, t: int, c: int, seed: int=0) -> Tensor:
-    "Points moving on circles in a random 3-D subspace of `c` channels, (n, t, c), with a little noise."
-    g = torch.Generator().manual_seed(seed)
-    basis = torch.randn(3, c, generator=g)
-    phase, speed = torch.rand(n, 1, generator=g) * 2 * math.pi, 0.3 + torch.rand(n, 1, generator=g)
-    angle = phase + speed * torch.arange(t)
-    offset = torch.randn(n, 1, generator=g).expand(n, t)
-    h = torch.stack([angle.cos(), angle.sin(), offset], -1)  # (n, t, 3)
-    return h @ basis + 0.05 * torch.randn(n, t, c, generator=g)
-
-def _fit(model: nn.Module, data: Tensor, steps: int, lr: float=3e-3) -> list[float]:
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    for _ in range(steps):
-        out = model(data)
-        loss = out['loss_recon'] + out['loss_quant']
-        opt.zero_grad(); loss.backward(); opt.step()
-        losses.append(out['loss_recon'].item())
-    return losses
+# %% ../../nbs/22_trajectory.vqvae.ipynb #58069bcd
+from vcore.core import document
+document(globals())  # argument comments into docstrings, for help()
