@@ -109,13 +109,13 @@ def _step_flops(step):
     with FlopCounterMode(display=False, custom_mapping=_CPU_ATTENTION_FLOPS) as counter: step()
     return counter.get_total_flops()
 
-def _best_rates(steps, rounds, min_run_time):
-    "Calls per second of each step, timed in interleaved rounds so that a change of machine load hits all alike; the best round counts."
+def _best_rates(steps, rounds, min_run_time, clock=None):
+    "Calls per second of each step, timed in interleaved rounds so that a change of machine load hits all alike; the best round counts. `clock`: a timer function (default: elapsed time)."
     for step in steps.values(): step()  # warm-up
     best = dict.fromkeys(steps, 0.)
     for _ in range(rounds):
         for key, step in steps.items():
-            timer = benchmark.Timer(stmt='step()', globals={'step': step}, num_threads=torch.get_num_threads())
+            timer = benchmark.Timer(stmt='step()', globals={'step': step}, num_threads=torch.get_num_threads(), **({'timer': clock} if clock else {}))
             best[key] = max(best[key], 1 / timer.blocked_autorange(min_run_time=min_run_time / rounds).median)
     return best
 
@@ -259,16 +259,6 @@ _MOE_IMPLS = {'vcore': 'vcore', 'vcore_loop': 'vcore loop', 'eager': 'tf eager',
 
 _CLOCKS = {'wall': time.perf_counter, 'cpu': time.process_time}
 
-def _best_clock_rates(steps, rounds, min_run_time, clock):
-    "`_best_rates` read from `clock`: calls per second of each step, in interleaved rounds, the best round counting."
-    for step in steps.values(): step()  # warm-up
-    best = dict.fromkeys(steps, 0.)
-    for _ in range(rounds):
-        for key, step in steps.items():
-            timer = benchmark.Timer(stmt='step()', globals={'step': step}, num_threads=torch.get_num_threads(), timer=clock)
-            best[key] = max(best[key], 1 / timer.blocked_autorange(min_run_time=min_run_time / rounds).median)
-    return best
-
 def _backward_step(model, x, g):
     "The forward and backward pass of a training step of `model` at input `x` with output gradient `g`."
     x = x.detach().requires_grad_()
@@ -307,7 +297,7 @@ def bench_moe(
         with torch.no_grad():
             y = ours(x)
             diff = max((m(x) - y).abs().max().item() for k, m in models.items() if k != 'vcore')
-        rates = _best_clock_rates({k: _backward_step(m, x, g) for k, m in models.items()}, rounds, min_run_time, _CLOCKS[clock])
+        rates = _best_rates({k: _backward_step(m, x, g) for k, m in models.items()}, rounds, min_run_time, _CLOCKS[clock])
         row = dict(tokens=n, **{f'{k}_ms': 1e3 / r for k, r in rates.items()}, max_abs_diff=diff)
         rows.append(row | {f'ratio_{k}': rates['vcore'] / rates[k] for k in ('eager', 'grouped_mm')})
     res = dict(name='moe', device=str(device), dtype='float32', threads=torch.get_num_threads(), clock=clock,
