@@ -189,11 +189,11 @@ def test_eval_config_disagrees_with_weights(tmp_path, toy_run):
     ck['config']['model']['dim'] = 48
     torch.save(ck, tmp_path/'edited.pt')
     code, err = run('eval', tmp_path/'edited.pt', '--out', tmp_path/'m.json')
-    assert code == 2 and 'its weights do not fit the model its config builds' in err, err
+    assert code == 2 and 'its weights do not fit the model its config builds' in err and 'edited.pt' in err, err
     ck['config']['model']['width'] = 3
     torch.save(ck, tmp_path/'unknown.pt')
     code, err = run('eval', tmp_path/'unknown.pt')
-    assert code == 2 and "its config does not load (unknown key 'model.width'" in err, err
+    assert code == 2 and "its config does not load (unknown key 'model.width'" in err and 'unknown.pt' in err, err
     assert not (tmp_path/'m.json').exists()
 
 

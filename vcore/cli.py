@@ -52,7 +52,7 @@ def evaluate(
     out = check_writable(out, folder=False) if out else None
     dev = get_device(device)
     ck = load_checkpoint(checkpoint)
-    model, cfg, recipe = load_model(ck, dev)
+    model, cfg, recipe = load_model(ck, dev, source=checkpoint)
     if data is not None:
         if recipe.build_eval_data is None:
             raise ValueError(f"system {cfg.system!r} cannot score held-out files (its recipe has no build_eval_data); drop --data")

@@ -360,10 +360,11 @@ def load_model(
     checkpoint: str|Path|dict,    # best.pt or last.pt written by `Trainer` (or what `load_checkpoint` read from it)
     device: str|torch.device='cpu',
     system: str|None=None,        # refuse a checkpoint of any other system
+    source: str|Path|None=None,   # the file a dict `checkpoint` was read from, named in messages
 ) -> tuple[nn.Module, Config, Recipe]: # the model in eval mode, its config, its recipe
     "Rebuild a checkpoint's model from its config alone and load its weights."
     ck = checkpoint if isinstance(checkpoint, dict) else load_checkpoint(checkpoint)
-    if isinstance(checkpoint, dict): checkpoint = 'given as a dict'
+    if isinstance(checkpoint, dict): checkpoint = source if source is not None else '(read by the caller)'
     have = ck['config'].get('system') if isinstance(ck['config'], dict) else None
     if system is not None and have != system:
         raise ValueError(f"checkpoint {str(checkpoint)!r} is a {have!r} run; expected a {system!r} checkpoint")
