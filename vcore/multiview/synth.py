@@ -229,7 +229,7 @@ def _facades(d, cam, X, side, rng, night, zmax=160.):
             for fz in np.arange(z0 + 1, z1 - 1.5, 2.6):
                 d.polygon([cam.pt(X, fy, fz), cam.pt(X, fy + 1.5, fz), cam.pt(X, fy + 1.5, fz + 1.2), cam.pt(X, fy, fz + 1.2)], fill=win)
         d.polygon([cam.pt(X, 0, z0 + .5), cam.pt(X, 2.6, z0 + .5), cam.pt(X, 2.6, z1 - .5), cam.pt(X, 0, z1 - .5)], fill=_jit(rng, (50, 55, 60), 10))
-        if rng.random() < 0.25:                                   # a striped awning over the shop front
+        if rng.random() < 0.2:                                    # a striped awning over the shop front
             c1 = _RED if rng.random() < 0.5 else _ORANGE
             Xo = X - side * 1.2
             for k, fz in enumerate(np.arange(z0 + .5, z1 - .5, 0.5)):
@@ -239,7 +239,7 @@ def _facades(d, cam, X, side, rng, night, zmax=160.):
 def _site(rng, road):
     "The roadwork objects of one site: (kind, X, z) with z metres ahead."
     xl, xr = road
-    z = float(np.exp(rng.uniform(np.log(5), np.log(25))))
+    z = float(np.exp(rng.uniform(np.log(4.5), np.log(18))))
     X = rng.choice([xl + 0.8, xr - 0.8, (xl + xr) / 2 + rng.uniform(-1, 1)])
     if rng.random() < 0.1:
         return [('cone', X + rng.normal(0, .3), z + 3 * i) for i in range(rng.integers(1, 3))] if rng.random() < 0.6 \
@@ -262,7 +262,7 @@ def _furniture(rng, road, walk):
     for _ in range(rng.integers(0, 4)): objs.append(('bin', rng.choice([xl - .4, xr + .4]), rng.uniform(6, 60)))
     for _ in range(rng.integers(0, 3)): objs.append(('fake_sign', rng.choice([xl - .6, xr + .6]), rng.uniform(6, 60)))
     if rng.random() < 0.3: objs += [('bollard', xr + .3, z0) for z0 in rng.uniform(8, 40) + np.arange(rng.integers(2, 6)) * 1.5]
-    if rng.random() < 0.2:                                        # an orange-and-red cluster: the colour of roadwork
+    if rng.random() < 0.15:                                       # an orange-and-red cluster: the colour of roadwork
         X, z = rng.choice([xl - 1., xr + 1.]), float(np.exp(rng.uniform(np.log(10), np.log(60))))
         objs += [(str(rng.choice(['orange_bin', 'orange_person', 'bollard'])), X + rng.normal(0, .5), z + 2 * i) for i in range(rng.integers(2, 5))]
     return objs
@@ -455,7 +455,7 @@ def _alt_person(d, m, x, y, s, rng, worker: bool, img=None):
     "A person seen from the side of the street: coat or coverall, with a helmet and a shovel for a worker."
     h = rng.uniform(1.6, 1.9) * s
     coat = _jit(rng, (195, 235, 40), 10) if worker else (_jit(rng, [(250, 110, 10), (220, 40, 35), (245, 205, 30)][rng.integers(3)])
-                                                         if rng.random() < .3 else tuple(int(v) for v in rng.integers(20, 220, 3)))
+                                                         if rng.random() < .2 else tuple(int(v) for v in rng.integers(20, 220, 3)))
     body = [x - .2 * s, y - .82 * h, x + .2 * s, y - .05 * h]
     d.rounded_rectangle(body, radius=max(1, .08 * s), fill=coat)
     d.rectangle([x - .17 * s, y - .4 * h, x + .17 * s, y], fill=coat if worker else _jit(rng, (45, 45, 60)))
@@ -511,7 +511,7 @@ def _shopfronts(d, img, W, y_top, y_walk, s, rng, night):
             for wx in np.arange(x + 1.0 * s, x + bw - 2.0 * s, 2.6 * s):
                 d.rectangle([wx, wy, wx + 1.3 * s, wy + 1.6 * s], fill=(250, 215, 120) if night and rng.random() < .5 else _jit(rng, (80, 95, 110), 12))
         d.rectangle([x + .6 * s, y_walk - 3.0 * s, x + bw - .6 * s, y_walk], fill=_jit(rng, (45, 55, 60), 10))
-        if rng.random() < .4:
+        if rng.random() < .25:
             c = [_RED, _ORANGE, (40, 130, 60)][rng.integers(3)]
             aw_w, period = max(2, round(bw - 1.2 * s)), max(1, round(.25 * s))
             on = (np.arange(aw_w) // period) % 2 == 0
@@ -526,7 +526,7 @@ def _alt_site(rng, W, y_walk, y_curb, H):
     cone = str(rng.choice(['drum', 'slim_cone']))
     if rng.random() < .2: return [(cone, x0, foot)] if rng.random() < .6 else [('work_sign', x0, foot)]
     step = rng.uniform(40, 90) * W / 1280
-    objs = [(cone, x0 + i * step, foot + rng.normal(0, 2)) for i in range(rng.integers(1, 6))]
+    objs = [(cone, x0 + i * step, foot + rng.normal(0, 2)) for i in range(rng.integers(3, 9))]
     for kind, p in (('aframe', .4), ('fence', .3), ('work_sign', .4)):
         if rng.random() < p: objs.append((kind, x0 + rng.uniform(-1, 5) * step, foot + rng.normal(0, 4)))
     if rng.random() < .5: objs += [('worker', x0 + rng.uniform(-1, 5) * step, foot + rng.normal(0, 6)) for _ in range(rng.integers(1, 3))]
@@ -536,7 +536,7 @@ def _alt_street(meta: dict, rng) -> tuple[Image.Image, Image.Image]:
     "The scene across the street, before weather and style: (RGB photo, L mask)."
     sizes = _ALT_SIZES[meta['camera']]
     W, H = meta['size'] if meta.get('size_forced') else sizes[rng.integers(len(sizes))]
-    s = W / rng.uniform(35, 65)                                   # pixels per metre at the far sidewalk
+    s = W / rng.uniform(25, 45)                                   # pixels per metre at the far sidewalk
     y_top, y_walk, y_curb = H * rng.uniform(.05, .2), H * rng.uniform(.55, .66), H * rng.uniform(.72, .8)
     sky = {'clear': (110, 165, 225), 'cloudy': (165, 170, 178), 'rain': (120, 125, 135), 'snow': (210, 212, 218), 'fog': (200, 200, 202),
            'night': (15, 18, 35), 'dusk': (200, 130, 120), 'glare': (200, 215, 235)}[meta['weather']]
