@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from ..core import atomic_write, build_once, data_home, positive_int
-from .data import COLUMNS
+from .data import COLUMNS, load_image, read_labels
+from .views import view_boxes
 
 # %% auto #0
-__all__ = ['GENERATORS', 'SET_VERSION', 'make_streets', 'builtin_streets', 'colour_histograms', 'histogram_baseline']
+__all__ = ['GENERATORS', 'SET_VERSION', 'make_streets', 'contact_sheet', 'builtin_streets', 'colour_histograms',
+           'histogram_baseline']
 
 # %% ../../nbs/41_multiview.synth.ipynb #2bf6d562
 _CITIES = {  # name: (latitude, longitude, roadwork rate)
@@ -668,7 +670,25 @@ def make_streets(
         w = csv.DictWriter(f, fieldnames=list(COLUMNS)); w.writeheader(); w.writerows(rows)
     return root
 
-# %% ../../nbs/41_multiview.synth.ipynb #ed0d9fdf
+# %% ../../nbs/41_multiview.synth.ipynb #12a3030f
+def contact_sheet(
+    root: str|Path,   # a labels.csv folder
+    n: int=8,         # photos, in file order
+    cols: int=4,
+    cell: int=400,    # longest side of each photo on the sheet
+) -> Image.Image:
+    "The first `n` photos of a set on one sheet, roadwork outlined in cyan where a mask exists."
+    rows = read_labels(root)[:positive_int(n, 'n')]
+    sheet = Image.new('RGB', (cols * cell, -(-len(rows) // cols) * cell), (255, 255, 255))
+    for k, r in enumerate(rows):
+        im = load_image(r.image, long_side=cell)
+        if r.mask and r.label:
+            m = Image.open(r.mask).convert('L').resize(im.size, Image.Resampling.BOX).point(lambda v: 255 if v else 0)
+            im.paste((0, 255, 255), mask=ImageChops.subtract(m.filter(ImageFilter.MaxFilter(5)), m))
+        sheet.paste(im, ((k % cols) * cell + (cell - im.width) // 2, (k // cols) * cell + (cell - im.height) // 2))
+    return sheet
+
+# %% ../../nbs/41_multiview.synth.ipynb #3938501f
 SET_VERSION = 1   # part of the built-in folders' names: bump it when a renderer changes
 
 def builtin_streets(
@@ -685,15 +705,13 @@ def builtin_streets(
     return build_once(data_home()/'multiview'/name, lambda tmp: make_streets(tmp, n, generator=generator, seed=seed, size=size),
                       what=f'{n} {generator} street photos')
 
-# %% ../../nbs/41_multiview.synth.ipynb #3938501f
+# %% ../../nbs/41_multiview.synth.ipynb #81275877
 def colour_histograms(
     rows: list,               # Rows of read_labels
     long_side: int=320,       # working size of the histograms
     bins: tuple=(12, 3, 3),   # hue, saturation, value bins
 ) -> np.ndarray:              # (N, 10 * prod(bins)) float32, each view's histogram summing to 1
     "HSV colour histograms of the 9 tiles and the whole photo of each row."
-    from vcore.multiview.data import load_image
-    from vcore.multiview.views import view_boxes
     feats = []
     for r in rows:
         hsv = np.asarray(load_image(r.image, long_side=long_side).convert('HSV'))
@@ -704,7 +722,7 @@ def colour_histograms(
         feats.append(np.concatenate([np.bincount(v.ravel(), minlength=int(np.prod(bins))) / v.size for v in views]))
     return np.asarray(feats, np.float32)
 
-# %% ../../nbs/41_multiview.synth.ipynb #a70a2d60
+# %% ../../nbs/41_multiview.synth.ipynb #622fd3d9
 def histogram_baseline(
     root: str|Path,           # a labels.csv folder
     folds: int=5,
@@ -714,7 +732,6 @@ def histogram_baseline(
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import accuracy_score, matthews_corrcoef
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from vcore.multiview.data import read_labels
     rows = read_labels(root)
     X, y = colour_histograms(rows), np.array([r.label for r in rows])
     cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
