@@ -241,7 +241,7 @@ def _facades(d, cam, X, side, rng, night, zmax=160.):
 def _site(rng, road):
     "The roadwork objects of one site: (kind, X, z) with z metres ahead."
     xl, xr = road
-    z = float(np.exp(rng.uniform(np.log(4.5), np.log(18))))
+    z = float(np.exp(rng.uniform(np.log(4.5), np.log(16))))
     X = rng.choice([xl + 0.8, xr - 0.8, (xl + xr) / 2 + rng.uniform(-1, 1)])
     if rng.random() < 0.1:
         return [('cone', X + rng.normal(0, .3), z + 3 * i) for i in range(rng.integers(1, 3))] if rng.random() < 0.6 \
@@ -264,7 +264,7 @@ def _furniture(rng, road, walk):
     for _ in range(rng.integers(0, 4)): objs.append(('bin', rng.choice([xl - .4, xr + .4]), rng.uniform(6, 60)))
     for _ in range(rng.integers(0, 3)): objs.append(('fake_sign', rng.choice([xl - .6, xr + .6]), rng.uniform(6, 60)))
     if rng.random() < 0.3: objs += [('bollard', xr + .3, z0) for z0 in rng.uniform(8, 40) + np.arange(rng.integers(2, 6)) * 1.5]
-    if rng.random() < 0.15:                                       # an orange-and-red cluster: the colour of roadwork
+    if rng.random() < 0.12:                                       # an orange-and-red cluster: the colour of roadwork
         X, z = rng.choice([xl - 1., xr + 1.]), float(np.exp(rng.uniform(np.log(10), np.log(60))))
         objs += [(str(rng.choice(['orange_bin', 'orange_person', 'bollard'])), X + rng.normal(0, .5), z + 2 * i) for i in range(rng.integers(2, 5))]
     return objs
