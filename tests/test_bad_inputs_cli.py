@@ -222,6 +222,27 @@ def test_explain_errors(tmp_path, toy_run, case):
     assert not (tmp_path/'e.jsonl').exists()
 
 
+HOOK_CASES = {
+    'predict: system without the step': (lambda t, r: ['predict', r/'best.pt', t/'a.jpg'], "system 'toy' has no predict step"),
+    'predict: csv missing': (lambda t, r: ['predict', r/'best.pt', t/'a.jpg', '--csv', t/'nope.csv'], "--csv"),
+    'predict: checkpoint missing': (lambda t, r: ['predict', t/'nope.pt', t/'a.jpg'], 'does not exist'),
+    'insilico: system without the step': (lambda t, r: ['insilico', r/'best.pt', '--out', t/'twin'], "system 'toy' has no in-silico step"),
+    'insilico: no --out': (lambda t, r: ['insilico', r/'best.pt'], '--out is required'),
+    'insilico: out is a file': (lambda t, r: ['insilico', r/'best.pt', '--out', r/'config.yaml'], 'is a file; expected a folder'),
+    'features: system without the step': (lambda t, r: ['features', 'toy_demo'], "system 'toy' has no feature extraction step"),
+    'features: unknown preset': (lambda t, r: ['features', 'no_such_preset'], "unknown preset 'no_such_preset'"),
+}
+
+
+@pytest.mark.parametrize('case', list(HOOK_CASES))
+def test_hook_command_errors(tmp_path, toy_run, case):
+    args, msg = HOOK_CASES[case]
+    before = files_under(tmp_path)
+    code, err = run(*args(tmp_path, toy_run))
+    assert code == 2 and msg in err, err
+    assert files_under(tmp_path) == before
+
+
 BENCH_CASES = {
     'B not an int': (['attention', '--set', 'B=abc'], "B: expected int, got str 'abc'"),
     'B zero': (['attention', '--set', 'B=0'], 'B: expected a finite number > 0, got 0'),

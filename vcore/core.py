@@ -17,10 +17,10 @@ import yaml
 # %% auto #0
 __all__ = ['RANGES', 'RECIPES', 'BUILTIN_SYSTEMS', 'seed_everything', 'seed_worker', 'get_rng_state', 'set_rng_state',
            'get_device', 'check_shape', 'positive_int', 'positive_ints', 'positive_float', 'fraction', 'check_array',
-           'require_keys', 'atomic_write', 'write_text_atomic', 'write_json', 'remove_stale_temps', 'check_writable',
-           'split_indices', 'ranged', 'check_range', 'check_ranges', 'TrainConfig', 'Config', 'from_dict',
-           'apply_overrides', 'Recipe', 'register_recipe', 'get_recipe', 'list_presets', 'load_config',
-           'config_to_dict', 'save_config', 'to_device', 'document']
+           'require_keys', 'atomic_write', 'write_text_atomic', 'write_json', 'remove_stale_temps', 'data_home',
+           'build_once', 'check_writable', 'split_indices', 'ranged', 'check_range', 'check_ranges', 'TrainConfig',
+           'Config', 'from_dict', 'apply_overrides', 'Recipe', 'register_recipe', 'get_recipe', 'list_presets',
+           'load_config', 'config_to_dict', 'save_config', 'to_device', 'document']
 
 # %% ../nbs/00_core.ipynb #40adf43d
 def seed_everything(seed: int) -> torch.Generator:
@@ -215,6 +215,35 @@ def remove_stale_temps(folder: str|Path) -> list[Path]:
         except (PermissionError, OverflowError): continue
         p.unlink(missing_ok=True); gone.append(p)
     return gone
+
+# %% ../nbs/00_core.ipynb #3831f1c3
+def data_home() -> Path:
+    "Where built-in on-disk data sets are rendered: `$VCORE_DATA`, or `~/.cache/vcore`."
+    return Path(os.environ.get('VCORE_DATA') or Path.home()/'.cache'/'vcore').expanduser()
+
+def build_once(
+    folder: str|Path,              # the finished folder
+    make: Callable[[Path], Any],   # writes the set into the folder it is given
+    *,
+    what: str='data',              # what is being built, for messages
+) -> Path:
+    "`folder`, made by `make` into a temporary folder and renamed into place once complete; reused when already complete."
+    import fcntl, shutil
+    folder = Path(folder)
+    if (folder/'.complete').exists(): return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent/f'.{folder.name}.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)                       # one builder at a time; the others wait, then reuse
+        if (folder/'.complete').exists(): return folder
+        for old in folder.parent.glob(f'.{folder.name}.*.tmpdir'): shutil.rmtree(old, ignore_errors=True)  # killed builders'
+        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f'.{folder.name}.', suffix='.tmpdir'))
+        try:
+            make(tmp)
+            (tmp/'.complete').write_text(f'{what}\n')
+            if folder.exists(): shutil.rmtree(folder)          # an incomplete leftover (no .complete)
+            tmp.rename(folder)
+        finally: shutil.rmtree(tmp, ignore_errors=True)
+    return folder
 
 # %% ../nbs/00_core.ipynb #c2114419
 def check_writable(
@@ -425,6 +454,9 @@ class Recipe:
     explain: Callable|None = None          # (model, cfg, data_path, out_path, device, **options) -> summary; for `vcore explain`
     resolve: Callable|None = None          # (cfg, train_dataset) -> cfg with its data-derived fields filled, so build_model needs no data
     init_model: Callable|None = None       # (model, cfg, train_dataset) -> None: data-driven initialisation, at training time only
+    features: Callable|None = None         # (cfg, data, device) -> summary; fills a feature cache, for `vcore features`
+    predict_files: Callable|None = None    # (model, cfg, paths, csv, device) -> [probability]; for `vcore predict`
+    insilico: Callable|None = None         # (model, cfg, out, session, device) -> summary; in-silico experiments, for `vcore insilico`
 
 # %% ../nbs/00_core.ipynb #d5654eeb
 RECIPES: dict[str, Recipe] = {}
