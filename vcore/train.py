@@ -4,7 +4,7 @@
 
 # %% ../nbs/81_train.ipynb #8b9db7c1
 from __future__ import annotations
-import contextlib, dataclasses, fcntl, functools, json, math, os, shutil, sys
+import contextlib, dataclasses, fcntl, functools, json, math, os, shutil, sys, time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from .core import (Config, Recipe, atomic_write, check_ranges, check_writable, config_to_dict, get_device,
                         get_recipe, get_rng_state, load_config, remove_stale_temps, save_config, seed_everything,
-                        seed_worker, set_rng_state, to_device, write_text_atomic)
+                        seed_worker, set_rng_state, to_device, write_json, write_text_atomic)
 
 # %% auto #0
 __all__ = ['NO_DECAY_PATTERNS', 'param_groups', 'warmup_cosine', 'init_distributed', 'unwrap', 'default_batch_plan',
@@ -387,6 +387,7 @@ def with_data(cfg: Config, data: str|Path|None) -> Config:
     if not Path(data).exists(): raise FileNotFoundError(f"--data {str(data)!r} does not exist")
     return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, path=str(data)))
 
+# %% ../nbs/81_train.ipynb #522352af
 class PresetRun(NamedTuple):
     "What `run_preset` returns."
     model: nn.Module  # the best checkpoint's model, in eval mode
@@ -394,29 +395,48 @@ class PresetRun(NamedTuple):
     recipe: Recipe
     metrics: dict     # the recipe's metrics of the best checkpoint over the whole validation set
     out: Path         # the run folder
+    seconds: float=0. # time to train and score it (a reused run: as recorded when it was made)
 
+def _run_record(out: Path, name: str) -> dict|None:
+    "The JSON record `name` of a run folder, or None when it is absent or unreadable."
+    try: return json.loads((out/name).read_text())
+    except (OSError, ValueError): return None
+
+# %% ../nbs/81_train.ipynb #600b12a0
 def run_preset(
     name: str|Path|dict,     # preset name, YAML path or mapping
-    out: str|Path,           # run folder; cleared first when it holds an earlier run
+    out: str|Path,           # run folder; cleared first when it holds another run
     overrides: list[str]|tuple[str, ...]=(), # dotted 'key=value' overrides
     device: str|None=None,   # overrides train.device when given
     data: str|Path|None=None,# sets data.path
     recipe: Recipe|None=None,# default: the config's registered system
     progress: bool|None=None,
+    reuse: bool=False,       # keep a complete run of the same config in `out`, resume a stopped one
 ) -> PresetRun:
-    "Train a preset from scratch into `out`, then score its best checkpoint over the whole validation set."
+    "Train a preset into `out`, then score its best checkpoint over the whole validation set."
+    start = time.time()
     cfg = with_data(load_config(name, [*overrides, *([f'train.device={device}'] if device else [])]), data)
-    out = Path(out)
-    if out.exists():
-        if not out.is_dir() or (any(out.iterdir()) and not (out/'config.yaml').exists()):
+    out, asked = Path(out), json.loads(json.dumps(config_to_dict(cfg), default=str))
+    same = reuse and (_run_record(out, 'preset.json') or {}).get('config') == asked
+    done = _run_record(out, 'result.json') if same else None
+    if done is not None and (out/'best.pt').is_file():
+        model, rcfg, rec = load_model(out/'best.pt', get_device(cfg.train.device), system=cfg.system)
+        return PresetRun(model, rcfg, rec, done['metrics'], out, done['seconds'])
+    resume = same and (out/'last.pt').is_file()
+    if out.exists() and not resume:
+        if not out.is_dir() or (any(out.iterdir()) and not (out/'config.yaml').exists() and not (out/'preset.json').exists()):
             raise ValueError(f"out {str(out)!r} exists and holds no vcore run; refusing to clear it")
         shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out/'preset.json', {'config': asked})
     t = Trainer(cfg, out, recipe=recipe, progress=progress)
-    t.fit()
-    ck = load_checkpoint(out/'best.pt')
-    t.model.load_state_dict(ck['model'])
+    t.fit(resume=resume)
+    t.model.load_state_dict(load_checkpoint(out/'best.pt')['model'])
     model = t.model.eval()
-    return PresetRun(model, t.cfg, t.recipe, evaluate_dataset(model, t.recipe, t.cfg, t.val_ds, t.device), out)
+    metrics = evaluate_dataset(model, t.recipe, t.cfg, t.val_ds, t.device)
+    seconds = time.time() - start
+    write_json(out/'result.json', {'metrics': metrics, 'seconds': seconds})
+    return PresetRun(model, t.cfg, t.recipe, metrics, out, seconds)
 
 # %% ../nbs/81_train.ipynb #828ab0c5
 from vcore.core import document
