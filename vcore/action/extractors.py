@@ -26,7 +26,8 @@ from ..trajectory.i3d import I3D, inflate_2d_state_dict
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'KINETICS_MEAN', 'KINETICS_STD', 'SEMANTIC_KINDS', 'MOTION_KINDS', 'TINY_CONFIGS',
            'DEMO_SPEC', 'FrozenExtractor', 'SemanticExtractor', 'dense_in_time', 'MotionExtractor', 'build_extractors',
-           'extractor_key', 'FeatureCache', 'put', 'skip', 'get', 'extract_features', 'feature_cache', 'CachedFeatures']
+           'extractor_key', 'FeatureCache', 'put', 'skip', 'get', 'run_extractors', 'extract_features', 'feature_cache',
+           'CachedFeatures']
 
 # %% ../../nbs/32_action.extractors.ipynb #094b3324
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -444,6 +445,16 @@ def get(self: FeatureCache,
 FeatureCache.put, FeatureCache.skip, FeatureCache.get = put, skip, get
 del put, skip, get
 
+# %% ../../nbs/32_action.extractors.ipynb #c1322b55
+def run_extractors(
+    extractors: tuple[SemanticExtractor, MotionExtractor], # (semantic, motion), as `build_extractors` returns them
+    video: Tensor, # uint8 (B, 3, num_segments * frames_per_segment, H, W), decoded as `extract_features` decodes
+) -> tuple[Tensor, Tensor]: # semantic (B, T, N, Ds), motion (B, T, M, Dm), float32
+    "Both streams on decoded clips: the motion stream reads every frame, the semantic stream one per segment."
+    semantic, motion = extractors
+    fps = motion.frames_per_segment
+    return semantic(video[:, :, fps // 2::fps]), motion(video)
+
 # %% ../../nbs/32_action.extractors.ipynb #427629fd
 from vcore.action.data import VideoError, decode_video, read_split
 from vcore.train import init_distributed
@@ -465,7 +476,7 @@ def _readable(cache: FeatureCache, video_id: str) -> bool:
     try: return cache.get(video_id) is not None
     except ValueError: return False
 
-# %% ../../nbs/32_action.extractors.ipynb #7ea5385d
+# %% ../../nbs/32_action.extractors.ipynb #05159394
 def extract_features(
     root: str|Path,           # an SSv2-layout folder
     split: str|Sequence[str], # 'train', 'validation', or several
@@ -490,7 +501,7 @@ def extract_features(
     cache = feature_cache(cache_dir, spec, num_segments, size, dtype)
     semantic, motion = cache.extractors
     semantic.to(device); motion.to(device)
-    fps, store = motion.frames_per_segment, _STORE[dtype]
+    store = _STORE[dtype]
     mine = items[rank::world]
     present = cache.ids()
     cached = [it for it in mine if it['id'] in present and _readable(cache, it['id'])]
@@ -505,7 +516,7 @@ def extract_features(
                 log.warning("skipped video %s: %s", vid, reason); cache.skip(vid, reason); skipped.append((vid, reason))
             if ok := [b for b in batch if b[1] is not None]:
                 video = torch.stack([v for _, v, _ in ok]).to(device, non_blocking=True)
-                sem, mot = semantic(video[:, :, fps // 2::fps]), motion(video)
+                sem, mot = run_extractors((semantic, motion), video)
                 for i, (vid, _, _) in enumerate(ok): cache.put(vid, {'semantic': sem[i].to('cpu', store), 'motion': mot[i].to('cpu', store)})
                 n_new += len(ok)
             bar.update(len(batch))
