@@ -168,3 +168,27 @@ def test_two_gloo_ranks_split_the_videos_and_match_one_process(filled, tmp_path)
     assert a.ids() == b.ids() == {'10', '11', '12', '14', '15'} and set(b.skipped()) == {'13'}
     for i in a.ids():
         for k in ('semantic', 'motion'): torch.testing.assert_close(a.get(i)[k], b.get(i)[k], rtol=0, atol=0)
+
+
+def test_local_weights_load_through_the_same_path_and_keep_the_key(tmp_path):
+    "Tiny models saved to a folder / state-dict files load back through `path`: same features, same cache key."
+    from torchvision.models import resnet18
+    from torchvision.models.video import r3d_18
+    from transformers import Dinov2Config, Dinov2Model
+    from vcore.action.extractors import MotionExtractor, SemanticExtractor, extractor_key
+    torch.manual_seed(0)
+    dino = Dinov2Model(Dinov2Config(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, mlp_ratio=2, patch_size=8, image_size=56)).eval()
+    dino.save_pretrained(tmp_path/'dino')
+    r3d = r3d_18(weights=None).eval(); torch.save({'state_dict': r3d.state_dict()}, tmp_path/'r3d.pt')
+    torch.save(resnet18(weights=None).state_dict(), tmp_path/'resnet18.pt')
+    spec = {'semantic': {'kind': 'dinov2', 'path': str(tmp_path/'dino'), 'image_size': 56},
+            'motion': {'kind': 'r3d_18', 'path': str(tmp_path/'r3d.pt'), 'image_size': 32}}
+    sem, mot = build_extractors(spec, 4, 32)
+    video = torch.randint(0, 256, (1, 3, 8, 32, 32), dtype=torch.uint8)
+    torch.testing.assert_close(sem(video[:, :, :4]), SemanticExtractor(dino, 56)(video[:, :, :4]))
+    torch.testing.assert_close(mot(video), MotionExtractor(r3d, 4, 2, 32)(video))
+    assert extractor_key((sem, mot), n=4) == extractor_key((SemanticExtractor(dino, 56), MotionExtractor(r3d, 4, 2, 32)), n=4)
+    # a 2-D ResNet's weights inflated into the I3D of vcore.trajectory
+    i3d = {'kind': 'i3d', 'path': str(tmp_path/'resnet18.pt'), 'config': {'widths': [64, 128, 256, 512], 'depths': [2, 2, 2, 2]}}
+    _, mot = build_extractors({**spec, 'motion': i3d}, 4, 32)
+    assert mot(video).shape == (1, 4, 1, 512)
