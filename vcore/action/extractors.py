@@ -26,8 +26,8 @@ from ..trajectory.i3d import I3D, inflate_2d_state_dict
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'KINETICS_MEAN', 'KINETICS_STD', 'SEMANTIC_KINDS', 'MOTION_KINDS', 'TINY_CONFIGS',
            'DEMO_SPEC', 'FrozenExtractor', 'SemanticExtractor', 'dense_in_time', 'MotionExtractor', 'build_extractors',
-           'extractor_key', 'FeatureCache', 'put', 'skip', 'get', 'run_extractors', 'extract_features', 'feature_cache',
-           'CachedFeatures']
+           'extractor_key', 'FeatureCache', 'put', 'skip', 'get', 'readable', 'run_extractors', 'extract_features',
+           'feature_cache', 'CachedFeatures']
 
 # %% ../../nbs/32_action.extractors.ipynb #094b3324
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -334,10 +334,19 @@ def extractor_key(
             h.update(t.reshape(-1).view(torch.uint8).numpy())
     return h.hexdigest()
 
-# %% ../../nbs/32_action.extractors.ipynb #68857f9e
+# %% ../../nbs/32_action.extractors.ipynb #5f2f2944
 _ID = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,199}')
 _ENTRY, _SKIP = '.safetensors', '.skipped'
 _STORE = {'float16': torch.float16, 'bfloat16': torch.bfloat16, 'float32': torch.float32}
+
+def _header(first8: bytes, read, size: int) -> dict:
+    "The metadata of a safetensors file of `size` bytes, after checking that its header describes exactly that length."
+    n = int.from_bytes(first8, 'little')
+    if len(first8) < 8 or not 0 < n <= size - 8: raise ValueError(f"a header of {n} bytes in a file of {size}")
+    header = json.loads(read(n))
+    end = max((v['data_offsets'][1] for k, v in header.items() if k != '__metadata__'), default=0)
+    if 8 + n + end != size: raise ValueError(f"{size} bytes, where its header describes {8 + n + end}")
+    return header.get('__metadata__') or {}
 
 def _summary(info: dict|None) -> str:
     "One line describing the extractors of a manifest."
@@ -400,7 +409,7 @@ class FeatureCache:
 
     def __repr__(self): return f"FeatureCache({str(self.root)!r}, key={self.key!r})"
 
-# %% ../../nbs/32_action.extractors.ipynb #ea0fd43a
+# %% ../../nbs/32_action.extractors.ipynb #92590b0b
 def _prepare(self: FeatureCache):
     "Create the key's folder and its manifest."
     self.folder.mkdir(parents=True, exist_ok=True)
@@ -432,18 +441,25 @@ def get(self: FeatureCache,
     if not path.is_file(): return None
     try:  # read into memory, not memory-mapped: a file changed under a mapping would crash the reader (SIGBUS)
         data = path.read_bytes()
-        n = int.from_bytes(data[:8], 'little')
-        if len(data) < 8 or 8 + n > len(data): raise ValueError(f"a header of {n} bytes in a file of {len(data)}")
-        if (json.loads(data[8:8 + n]).get('__metadata__') or {}).get('key') != self.key: return None
+        if _header(data[:8], lambda n: data[8:8 + n], len(data)).get('key') != self.key: return None
         out = load(data)
-    except (SafetensorError, OSError, ValueError, RuntimeError, AttributeError) as e:
+    except (SafetensorError, OSError, ValueError, RuntimeError, AttributeError, TypeError, KeyError) as e:
         raise ValueError(f"{path}: unreadable feature cache entry ({type(e).__name__}: {e}); delete it, or run `vcore features` again to rewrite it") from None
     if {'semantic', 'motion'} - set(out) or any(out[k].ndim != 3 for k in ('semantic', 'motion')):
         raise ValueError(f"{path}: expected tensors 'semantic' (T, N, Ds) and 'motion' (T, M, Dm), got {({k: tuple(v.shape) for k, v in out.items()})}")
     return out
 
-FeatureCache.put, FeatureCache.skip, FeatureCache.get = put, skip, get
-del put, skip, get
+def readable(self: FeatureCache,
+    video_id: str,  # the video's id
+) -> bool:          # True when the entry exists, belongs to the key and is as long as its header says
+    "A cheap check of an entry (its header and length, not its bytes): what `extract_features` trusts on a rerun."
+    path = self.path(video_id)
+    try:
+        with open(path, 'rb') as f: return _header(f.read(8), f.read, path.stat().st_size).get('key') == self.key
+    except (OSError, ValueError, AttributeError, TypeError, KeyError): return False
+
+FeatureCache.put, FeatureCache.skip, FeatureCache.get, FeatureCache.readable = put, skip, get, readable
+del put, skip, get, readable
 
 # %% ../../nbs/32_action.extractors.ipynb #c1322b55
 def run_extractors(
@@ -455,7 +471,7 @@ def run_extractors(
     fps = motion.frames_per_segment
     return semantic(video[:, :, fps // 2::fps]), motion(video)
 
-# %% ../../nbs/32_action.extractors.ipynb #427629fd
+# %% ../../nbs/32_action.extractors.ipynb #11d77b3a
 from vcore.action.data import VideoError, decode_video, read_split
 from vcore.train import init_distributed
 
@@ -471,12 +487,7 @@ class _Clips(Dataset):
         except VideoError as e: return it['id'], None, str(e)
         return it['id'], torch.from_numpy(v).permute(3, 0, 1, 2).contiguous(), ''
 
-def _readable(cache: FeatureCache, video_id: str) -> bool:
-    "Whether the entry of `video_id` opens and belongs to the cache's key."
-    try: return cache.get(video_id) is not None
-    except ValueError: return False
-
-# %% ../../nbs/32_action.extractors.ipynb #05159394
+# %% ../../nbs/32_action.extractors.ipynb #0f6194ad
 def extract_features(
     root: str|Path,           # an SSv2-layout folder
     split: str|Sequence[str], # 'train', 'validation', or several
@@ -504,7 +515,7 @@ def extract_features(
     store = _STORE[dtype]
     mine = items[rank::world]
     present = cache.ids()
-    cached = [it for it in mine if it['id'] in present and _readable(cache, it['id'])]
+    cached = [it for it in mine if it['id'] in present and cache.readable(it['id'])]
     n_repaired = sum(it['id'] in present for it in mine) - len(cached)
     done = {it['id'] for it in cached}
     todo = [it for it in mine if it['id'] not in done]
