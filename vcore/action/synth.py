@@ -17,7 +17,7 @@ from ..core import build_once, data_home, positive_int, write_json
 
 # %% auto #0
 __all__ = ['BUILTIN_TEMPLATES', 'ALT_TEMPLATES', 'GENERATORS', 'SynthGenerator', 'get_generator', 'make_ssv2', 'builtin_ssv2',
-           'motion_features', 'motion_baseline']
+           'plot_classes', 'motion_features', 'motion_baseline']
 
 # %% ../../nbs/31_action.synth.ipynb #e0dac563
 _PHOTOS = []   # the bundled photographs, loaded on first use
@@ -307,6 +307,26 @@ def builtin_ssv2(
     return build_once(folder, make, what=f'synthetic SSv2 set ({generator})')
 
 # %% ../../nbs/31_action.synth.ipynb #e767bb7c
+def plot_classes(
+    generator: str='builtin', # an option of `GENERATORS`
+    size: int=112,            # frame side
+    n_frames: int=32,         # frames rendered per clip
+    show: int=6,              # frames shown per class, evenly spaced
+    seed: int=0,
+):                            # a matplotlib Figure
+    "One rendered clip per class of `generator`, `show` frames each: how the classes look and move."
+    import matplotlib.pyplot as plt
+    gen = get_generator(generator)
+    C, keep = len(gen.templates), np.linspace(0, n_frames - 1, show).round().astype(int)
+    fig, axes = plt.subplots(C, 1, figsize=(1.1 * show, 1.15 * C), squeeze=False)
+    for y, ax in enumerate(axes[:, 0]):
+        v = gen.clip(np.random.default_rng([seed, y]), y, n_frames, size)
+        ax.imshow(np.concatenate(list(v[keep]), 1)); ax.set_axis_off()
+        ax.set_title(gen.templates[y], fontsize=7, loc='left', pad=2)
+    fig.tight_layout(pad=0.2)
+    return fig
+
+# %% ../../nbs/31_action.synth.ipynb #3ef924f0
 def _grey_frames(path: Path, size: int) -> np.ndarray:
     "Every frame of a video, grey, size × size, float32 (T, size, size)."
     import av
@@ -321,7 +341,7 @@ def _phase_shift(a: np.ndarray, b: np.ndarray) -> tuple[int, int]:
     H, W = a.shape
     return int(dy - H if dy > H // 2 else dy), int(dx - W if dx > W // 2 else dx)
 
-# %% ../../nbs/31_action.synth.ipynb #01dd2950
+# %% ../../nbs/31_action.synth.ipynb #8fce3ec3
 def motion_features(
     g: np.ndarray,  # (T, H, W) grey frames, T >= 3
 ) -> np.ndarray:    # (F,) float32 features
@@ -352,7 +372,7 @@ def motion_features(
           last[c].mean() - first[c].mean(), edges(last) - edges(first)]
     return np.asarray(f, np.float32)
 
-# %% ../../nbs/31_action.synth.ipynb #8fce3ec3
+# %% ../../nbs/31_action.synth.ipynb #75396b93
 def motion_baseline(
     root: str|Path,  # an SSv2-layout folder
     size: int=56,    # frames are read at size × size, grey
@@ -371,6 +391,6 @@ def motion_baseline(
     return {'top1': float((p == y).mean()), 'pair_top1': float((p // 2 == y // 2).mean()),
             'n_train': len(Y['train']), 'n_val': len(y), 'seconds': time.perf_counter() - t0}
 
-# %% ../../nbs/31_action.synth.ipynb #2b6e1d8b
+# %% ../../nbs/31_action.synth.ipynb #e4b0879b
 from vcore.core import document
 document(globals())  # argument comments into docstrings, for help()
