@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy.ndimage import gaussian_filter
 
-from ..core import build_once, data_home, positive_int, write_json
+from ..core import atomic_write, build_once, data_home, positive_int, write_json
 
 # %% auto #0
 __all__ = ['BUILTIN_TEMPLATES', 'ALT_TEMPLATES', 'GENERATORS', 'SynthGenerator', 'get_generator', 'make_ssv2', 'builtin_ssv2',
@@ -231,10 +231,10 @@ def get_generator(name: str) -> SynthGenerator:
 
 # %% ../../nbs/31_action.synth.ipynb #d796caec
 def _write_webm(path: Path, video: np.ndarray, codec: str, fps: int=12):
-    "Encode (T, H, W, 3) uint8 frames as a webm (VP8 or VP9, real-time settings, one thread)."
+    "Encode (T, H, W, 3) uint8 frames as a webm (VP8 or VP9, real-time settings, one thread), atomically."
     import av
     opts = {'deadline': 'realtime', 'cpu-used': '8', 'crf': '8', 'b': '2M'} if codec == 'libvpx' else {'deadline': 'realtime', 'cpu-used': '8', 'crf': '12', 'b': '0'}
-    with av.open(str(path), 'w', format='webm') as out:
+    with atomic_write(path) as tmp, av.open(str(tmp), 'w', format='webm') as out:
         s = out.add_stream(codec, rate=fps, options=opts)
         s.width, s.height, s.pix_fmt, s.thread_count = video.shape[2], video.shape[1], 'yuv420p', 1
         for img in video: out.mux(s.encode(av.VideoFrame.from_ndarray(img, format='rgb24')))
