@@ -217,6 +217,7 @@ class SynthGenerator:
     frames: tuple[int, int]      # default clip lengths (least, most)
     codec: str                   # the PyAV encoder: 'libvpx' (VP8) or 'libvpx-vp9'
     nouns: tuple[str, ...]       # placeholder fillers for the captions
+    version: int = 1             # bumped whenever the clips change, so a cached set of an older version is not reused
 
 GENERATORS = {  # generator option -> SynthGenerator
     'builtin': SynthGenerator(BUILTIN_TEMPLATES, _builtin_clip, (24, 40), 'libvpx', ('a photo disk', 'a cloth')),
@@ -297,7 +298,7 @@ def builtin_ssv2(
     "The synthetic set with these arguments, rendered once into `home` and reused."
     gen = get_generator(generator)
     lo, hi = gen.frames if frames is None else frames
-    folder = Path(home or data_home())/f'ssv2-{generator}-{n_train}-{n_val}-seed{seed}-{size}px-{lo}to{hi}f'
+    folder = Path(home or data_home())/f'ssv2-{generator}-v{gen.version}-{n_train}-{n_val}-seed{seed}-{size}px-{lo}to{hi}f'
     def make(tmp: Path):
         t0 = time.perf_counter()
         c0 = time.process_time()
