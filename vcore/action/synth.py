@@ -11,13 +11,13 @@ from typing import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw
-from scipy.ndimage import gaussian_filter, map_coordinates
+from scipy.ndimage import gaussian_filter
 
-from ..core import build_once, data_home, positive_int, write_json
+from ..core import atomic_write, build_once, data_home, positive_int, write_json
 
 # %% auto #0
 __all__ = ['BUILTIN_TEMPLATES', 'ALT_TEMPLATES', 'GENERATORS', 'SynthGenerator', 'get_generator', 'make_ssv2', 'builtin_ssv2',
-           'motion_features', 'motion_baseline']
+           'plot_classes', 'motion_features', 'motion_baseline']
 
 # %% ../../nbs/31_action.synth.ipynb #e0dac563
 _PHOTOS = []   # the bundled photographs, loaded on first use
@@ -111,8 +111,10 @@ def _builtin_clip(rng, label: int, T: int, S: int) -> np.ndarray:
             _paste(c, cloth, None, st['cx'][0] + m + side[0] * off, st['cy'][0] + m + side[1] * off)
         y0, x0 = m + shake[t, 1], m + shake[t, 0]
         frames.append(np.asarray(c, dtype=np.float32)[y0:y0 + S, x0:x0 + S])
-    v = np.stack(frames) * gain[:, None, None, None] + rng.normal(0, sigma, (T, S, S, 3))
-    v = np.clip(v, 0, 255).astype(np.uint8)
+    v = np.stack(frames)
+    v *= gain.astype(np.float32)[:, None, None, None]
+    v += np.float32(sigma) * rng.standard_normal(v.shape, dtype=np.float32)
+    v = np.clip(v, 0, 255, out=v).astype(np.uint8)
     return v if label % 2 == 0 else np.ascontiguousarray(v[::-1])
 
 # %% ../../nbs/31_action.synth.ipynb #2cd0ab8c
@@ -140,9 +142,13 @@ def _procedural(rng, n: int) -> np.ndarray:
     c0, c1 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
     return c0 + (c1 - c0) * np.clip(f, 0, 1)[..., None]
 
-def _sample(img: np.ndarray, y, x, mode: str) -> np.ndarray:
-    "Bilinear samples (..., 3) of an (H, W, 3) image at float rows `y` and columns `x`."
-    return np.stack([map_coordinates(img[..., k], [y, x], order=1, mode=mode) for k in range(3)], -1)
+def _sample(img: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    "Bilinear samples (..., 3) of an (H, W, 3) texture at float rows `y` and columns `x`, wrapping round."
+    H, W = img.shape[:2]
+    y0, x0 = np.floor(y).astype(int), np.floor(x).astype(int)
+    fy, fx = (y - y0)[..., None], (x - x0)[..., None]
+    y0, x0, y1, x1 = y0 % H, x0 % W, (y0 + 1) % H, (x0 + 1) % W
+    return (img[y0, x0] * (1 - fx) + img[y0, x1] * fx) * (1 - fy) + (img[y1, x0] * (1 - fx) + img[y1, x1] * fx) * fy
 
 def _shape_radius(kind: int, theta: np.ndarray, spikes: int) -> np.ndarray:
     "Boundary radius (unit size) at polar angle theta of a star (0), an equilateral triangle (1) or a lobed blob (2)."
@@ -196,10 +202,10 @@ def _alt_clip(rng, label: int, T: int, S: int) -> np.ndarray:
             u, v = (np.cos(a) * wx + np.sin(a) * wy) / rx, (-np.sin(a) * wx + np.cos(a) * wy) / ry
             alpha = np.clip((_shape_radius(sh, np.arctan2(v, u), sp) - np.hypot(u, v)) * rx * z + 0.5, 0, 1)[..., None]
             n = tx.shape[0]
-            img[y0:y1, x0:x1] = img[y0:y1, x0:x1] * (1 - alpha) + _sample(tx, (v + 1) / 2 * (n - 1), (u + 1) / 2 * (n - 1), 'wrap') * alpha
+            img[y0:y1, x0:x1] = img[y0:y1, x0:x1] * (1 - alpha) + _sample(tx, (v + 1) / 2 * (n - 1), (u + 1) / 2 * (n - 1)) * alpha
         out[t] = img
-    out += rng.normal(0, rng.uniform(1, 4), out.shape).astype(np.float32)
-    v = np.clip(out, 0, 255).astype(np.uint8)
+    out += np.float32(rng.uniform(1, 4)) * rng.standard_normal(out.shape, dtype=np.float32)
+    v = np.clip(out, 0, 255, out=out).astype(np.uint8)
     return v if label % 2 == 0 else np.ascontiguousarray(v[::-1])
 
 # %% ../../nbs/31_action.synth.ipynb #83fb3917
@@ -211,6 +217,7 @@ class SynthGenerator:
     frames: tuple[int, int]      # default clip lengths (least, most)
     codec: str                   # the PyAV encoder: 'libvpx' (VP8) or 'libvpx-vp9'
     nouns: tuple[str, ...]       # placeholder fillers for the captions
+    version: int = 1             # bumped whenever the clips change, so a cached set of an older version is not reused
 
 GENERATORS = {  # generator option -> SynthGenerator
     'builtin': SynthGenerator(BUILTIN_TEMPLATES, _builtin_clip, (24, 40), 'libvpx', ('a photo disk', 'a cloth')),
@@ -225,10 +232,10 @@ def get_generator(name: str) -> SynthGenerator:
 
 # %% ../../nbs/31_action.synth.ipynb #d796caec
 def _write_webm(path: Path, video: np.ndarray, codec: str, fps: int=12):
-    "Encode (T, H, W, 3) uint8 frames as a webm (VP8 or VP9, real-time settings, one thread)."
+    "Encode (T, H, W, 3) uint8 frames as a webm (VP8 or VP9, real-time settings, one thread), atomically."
     import av
     opts = {'deadline': 'realtime', 'cpu-used': '8', 'crf': '8', 'b': '2M'} if codec == 'libvpx' else {'deadline': 'realtime', 'cpu-used': '8', 'crf': '12', 'b': '0'}
-    with av.open(str(path), 'w', format='webm') as out:
+    with atomic_write(path) as tmp, av.open(str(tmp), 'w', format='webm') as out:
         s = out.add_stream(codec, rate=fps, options=opts)
         s.width, s.height, s.pix_fmt, s.thread_count = video.shape[2], video.shape[1], 'yuv420p', 1
         for img in video: out.mux(s.encode(av.VideoFrame.from_ndarray(img, format='rgb24')))
@@ -291,14 +298,36 @@ def builtin_ssv2(
     "The synthetic set with these arguments, rendered once into `home` and reused."
     gen = get_generator(generator)
     lo, hi = gen.frames if frames is None else frames
-    folder = Path(home or data_home())/f'ssv2-{generator}-{n_train}-{n_val}-seed{seed}-{size}px-{lo}to{hi}f'
+    folder = Path(home or data_home())/f'ssv2-{generator}-v{gen.version}-{n_train}-{n_val}-seed{seed}-{size}px-{lo}to{hi}f'
     def make(tmp: Path):
         t0 = time.perf_counter()
+        c0 = time.process_time()
         make_ssv2(tmp, n_train, n_val, generator=generator, seed=seed, size=size, frames=(lo, hi))
-        print(f"vcore: rendered {n_train + n_val} {generator!r} clips of {size}×{size} into {folder} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        print(f"vcore: rendered {n_train + n_val} {generator!r} clips of {size}×{size} into {folder} in {time.perf_counter() - t0:.1f} s "
+              f"({time.process_time() - c0:.1f} s of CPU)", file=sys.stderr)
     return build_once(folder, make, what=f'synthetic SSv2 set ({generator})')
 
 # %% ../../nbs/31_action.synth.ipynb #e767bb7c
+def plot_classes(
+    generator: str='builtin', # an option of `GENERATORS`
+    size: int=112,            # frame side
+    n_frames: int=32,         # frames rendered per clip
+    show: int=6,              # frames shown per class, evenly spaced
+    seed: int=0,
+):                            # a matplotlib Figure
+    "One rendered clip per class of `generator`, `show` frames each: how the classes look and move."
+    import matplotlib.pyplot as plt
+    gen = get_generator(generator)
+    C, keep = len(gen.templates), np.linspace(0, n_frames - 1, show).round().astype(int)
+    fig, axes = plt.subplots(C, 1, figsize=(1.1 * show, 1.15 * C), squeeze=False)
+    for y, ax in enumerate(axes[:, 0]):
+        v = gen.clip(np.random.default_rng([seed, y]), y, n_frames, size)
+        ax.imshow(np.concatenate(list(v[keep]), 1)); ax.set_axis_off()
+        ax.set_title(gen.templates[y], fontsize=7, loc='left', pad=2)
+    fig.tight_layout(pad=0.2)
+    return fig
+
+# %% ../../nbs/31_action.synth.ipynb #3ef924f0
 def _grey_frames(path: Path, size: int) -> np.ndarray:
     "Every frame of a video, grey, size × size, float32 (T, size, size)."
     import av
@@ -313,7 +342,7 @@ def _phase_shift(a: np.ndarray, b: np.ndarray) -> tuple[int, int]:
     H, W = a.shape
     return int(dy - H if dy > H // 2 else dy), int(dx - W if dx > W // 2 else dx)
 
-# %% ../../nbs/31_action.synth.ipynb #01dd2950
+# %% ../../nbs/31_action.synth.ipynb #8fce3ec3
 def motion_features(
     g: np.ndarray,  # (T, H, W) grey frames, T >= 3
 ) -> np.ndarray:    # (F,) float32 features
@@ -344,7 +373,7 @@ def motion_features(
           last[c].mean() - first[c].mean(), edges(last) - edges(first)]
     return np.asarray(f, np.float32)
 
-# %% ../../nbs/31_action.synth.ipynb #8fce3ec3
+# %% ../../nbs/31_action.synth.ipynb #75396b93
 def motion_baseline(
     root: str|Path,  # an SSv2-layout folder
     size: int=56,    # frames are read at size × size, grey
@@ -363,6 +392,6 @@ def motion_baseline(
     return {'top1': float((p == y).mean()), 'pair_top1': float((p // 2 == y // 2).mean()),
             'n_train': len(Y['train']), 'n_val': len(y), 'seconds': time.perf_counter() - t0}
 
-# %% ../../nbs/31_action.synth.ipynb #2b6e1d8b
+# %% ../../nbs/31_action.synth.ipynb #e4b0879b
 from vcore.core import document
 document(globals())  # argument comments into docstrings, for help()
