@@ -722,7 +722,7 @@ def colour_histograms(
         feats.append(np.concatenate([np.bincount(v.ravel(), minlength=int(np.prod(bins))) / v.size for v in views]))
     return np.asarray(feats, np.float32)
 
-# %% ../../nbs/41_multiview.synth.ipynb #622fd3d9
+# %% ../../nbs/41_multiview.synth.ipynb #2189a77a
 def histogram_baseline(
     root: str|Path,           # a labels.csv folder
     folds: int=5,
