@@ -182,6 +182,8 @@ _log = logging.getLogger('vcore.multiview')
 def _load_mask(path: Path, size: tuple[int, int]) -> torch.Tensor:
     "(1, H, W) uint8 {0, 1} mask resized (nearest) to `size` = (W, H)."
     m = ImageOps.exif_transpose(Image.open(path)).convert('L')
+    if abs(m.width * size[1] - m.height * size[0]) > 0.02 * m.width * size[1]:
+        raise ImageError(f"{path}: mask of {m.width} x {m.height} does not fit the photo's upright shape ({size[0]} x {size[1]} here)")
     if m.size != size: m = m.resize(size, Image.Resampling.NEAREST)
     return torch.from_numpy((np.asarray(m) > 0).astype(np.uint8))[None]
 
@@ -219,6 +221,7 @@ class MultiviewImages(Dataset):
             if self.with_mask:
                 item['mask_valid'] = torch.tensor(r.mask is not None)
                 try: item['mask'] = _load_mask(r.mask, img.size) if r.mask else torch.zeros(1, img.height, img.width, dtype=torch.uint8)
+                except ImageError: raise
                 except Exception as e: raise ImageError(f"{r.mask}: cannot read the mask ({type(e).__name__}: {e})") from None
             return item
         except ImageError as e:

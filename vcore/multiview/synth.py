@@ -6,6 +6,7 @@
 from __future__ import annotations
 import csv
 import functools
+import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
@@ -632,6 +633,24 @@ def _csv_row(meta: dict, image: str, mask: str|None) -> dict:
             'weather': '' if miss['weather'] else meta['weather'], 'camera': '' if miss['camera'] else meta['camera'],
             'source': '' if miss['source'] else meta['source'], 'mask': mask or ''}
 
+def _render_set(root: Path, n: int, generator: str, seed: int, size, progress: bool) -> list[dict]:
+    "Render and save the photos and masks of a set; their labels.csv records."
+    gid = list(GENERATORS).index(generator)
+    labels = np.random.default_rng([seed, gid]).permutation(np.arange(n) % 2)
+    sites, rows = _sites(seed), []
+    for i, label in enumerate(labels):
+        rng = np.random.default_rng([seed, gid, i])
+        meta = _sample_meta(rng, int(label), sites)
+        if size is not None: meta['size'], meta['size_forced'] = tuple(int(v) for v in size), True
+        img, mask = GENERATORS[generator](meta, rng)
+        image = f"images/{i:05d}.{meta['format']}"
+        _save_photo(img, root/image, meta)
+        mpath = None if meta['missing']['mask'] else f"masks/{i:05d}.png"
+        if mpath: mask.save(root/mpath, compress_level=1)
+        rows.append(_csv_row(meta, image, mpath))
+        if progress and (i + 1) % 100 == 0: print(f"{generator}: {i + 1}/{n} photos")
+    return rows
+
 # %% ../../nbs/41_multiview.synth.ipynb #edceaff2
 GENERATORS: dict[str, Callable] = {'builtin': builtin_render, 'alt': alt_render}  # name: renderer (meta, rng) -> (photo, mask)
 
@@ -651,23 +670,16 @@ def make_streets(
     if size is not None and (len(size) != 2 or min(size) < 32): raise ValueError(f"size: expected (W, H) with both >= 32, got {size!r}")
     root = Path(root)
     if root.exists() and (not root.is_dir() or any(root.iterdir())): raise ValueError(f"{root}: exists and is not an empty folder")
-    (root/'images').mkdir(parents=True, exist_ok=True); (root/'masks').mkdir(exist_ok=True)
-    gid = list(GENERATORS).index(generator)
-    labels = np.random.default_rng([seed, gid]).permutation(np.arange(n) % 2)
-    sites, rows = _sites(seed), []
-    for i, label in enumerate(labels):
-        rng = np.random.default_rng([seed, gid, i])
-        meta = _sample_meta(rng, int(label), sites)
-        if size is not None: meta['size'], meta['size_forced'] = tuple(int(v) for v in size), True
-        img, mask = GENERATORS[generator](meta, rng)
-        image = f"images/{i:05d}.{meta['format']}"
-        _save_photo(img, root/image, meta)
-        mpath = None if meta['missing']['mask'] else f"masks/{i:05d}.png"
-        if mpath: mask.save(root/mpath, compress_level=1)
-        rows.append(_csv_row(meta, image, mpath))
-        if progress and (i + 1) % 100 == 0: print(f"{generator}: {i + 1}/{n} photos")
-    with atomic_write(root/'labels.csv') as tmp, open(tmp, 'w', newline='') as f:
-        w = csv.DictWriter(f, fieldnames=list(COLUMNS)); w.writeheader(); w.writerows(rows)
+    created = not root.exists()
+    try:
+        (root/'images').mkdir(parents=True, exist_ok=True); (root/'masks').mkdir(exist_ok=True)
+        rows = _render_set(root, n, generator, seed, size, progress)
+        with atomic_write(root/'labels.csv') as tmp, open(tmp, 'w', newline='') as f:
+            w = csv.DictWriter(f, fieldnames=list(COLUMNS)); w.writeheader(); w.writerows(rows)
+    except BaseException:                                   # nothing half-written stays behind
+        for sub in ('images', 'masks'): shutil.rmtree(root/sub, ignore_errors=True)
+        if created: shutil.rmtree(root, ignore_errors=True)
+        raise
     return root
 
 # %% ../../nbs/41_multiview.synth.ipynb #12a3030f
