@@ -201,6 +201,7 @@ class MultiviewImages(Dataset):
         max_pixels: int=MAX_PIXELS,
     ):
         self.root = Path(root)
+        self.csv = self.root if self.root.is_file() else self.root/'labels.csv'   # named in the messages
         self.rows = list(read_labels(root) if rows is None else rows)
         if not self.rows: raise ValueError(f"{root}: rows: expected at least one row")
         if any(not isinstance(r, Row) for r in self.rows): raise TypeError("rows: expected a list of Row (from read_labels)")
@@ -225,7 +226,7 @@ class MultiviewImages(Dataset):
                 except Exception as e: raise ImageError(f"{r.mask}: cannot read the mask ({type(e).__name__}: {e})") from None
             return item
         except ImageError as e:
-            msg = f"{self.root/'labels.csv'} line {r.row}: {e}"
+            msg = f"{self.csv} line {r.row}: {e}"
             if not self.skip_bad: raise ImageError(msg) from None
             if i not in self._logged:
                 self._logged.add(i); self.skipped.append((i, msg)); _log.warning('skipped: %s', msg)
