@@ -7,7 +7,7 @@ PIP    := $(BIN)/python -m pip
 # The demo keeps torch's default (all cores) unless you set OMP_NUM_THREADS yourself.
 TEST_ENV := OMP_NUM_THREADS=$(or $(OMP_NUM_THREADS),1)
 
-.PHONY: install demo test check-clean check-export lint nbtest pytest clean
+.PHONY: install demo figures test check-clean check-export lint nbtest pytest clean
 
 install: $(VENV)/.installed
 
@@ -19,6 +19,10 @@ $(VENV)/.installed: settings.ini setup.py pyproject.toml
 
 demo: install
 	$(BIN)/vcore demo
+
+# Everything the README's tables and figures/ report; finished runs in runs/figures are reused.
+figures: install
+	$(BIN)/vcore figures
 
 # Every check, in the order a mistake is cheapest to find.
 test: install check-clean check-export lint nbtest pytest

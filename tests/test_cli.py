@@ -54,3 +54,25 @@ def test_bench_takes_its_arguments_and_names_unknown_ones():
     assert 'B=2, N=16, dim=32' in r.stdout, r.stdout
     r = vcore('bench', 'attention', '--device', 'cpu', '--set', 'heads=4')
     assert r.returncode == 2 and "'heads': not an argument of the 'attention' benchmark" in r.stderr, r.stderr
+
+
+def test_demo_and_figures_on_the_toy_system(tmp_path):
+    "`vcore demo` writes its summary table; `vcore figures` rewrites the README's table and reuses finished runs."
+    from conftest import vcore_main
+    figs, readme = tmp_path/'figures', tmp_path/'README.md'
+    r = vcore_main('demo', '--systems', 'toy', '--out', tmp_path/'demo', '--figures', figs, '--device', 'cpu')
+    assert r.returncode == 0, r.stderr
+    summary = (figs/'demo_summary.md').read_text()
+    assert '| toy | toy_demo | top-1 |' in summary and 'min in all' in summary, summary
+    readme.write_text('# x\n\nprose\n<!-- results:start -->\nold table\n<!-- results:end -->\nmore prose\n')
+    r = vcore_main('figures', '--systems', 'toy', '--out', tmp_path/'runs', '--figures', figs, '--readme', readme, '--device', 'cpu')
+    assert r.returncode == 0, r.stderr
+    table = (figs/'results.md').read_text()
+    assert readme.read_text() == f'# x\n\nprose\n<!-- results:start -->\n{table}<!-- results:end -->\nmore prose\n'
+    stamp = (tmp_path/'runs'/'toy'/'best.pt').stat().st_mtime_ns
+    assert vcore_main('figures', '--systems', 'toy', '--out', tmp_path/'runs', '--figures', figs, '--readme', readme).returncode == 0
+    assert (tmp_path/'runs'/'toy'/'best.pt').stat().st_mtime_ns == stamp            # a finished run is reused
+    assert (figs/'results.md').read_text() == table
+    readme.write_text('no markers')
+    r = vcore_main('figures', '--systems', 'toy', '--out', tmp_path/'other', '--figures', figs, '--readme', readme)
+    assert r.returncode == 2 and 'expected the markers' in r.stderr and not (tmp_path/'other').exists(), r.stderr

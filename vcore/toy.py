@@ -138,16 +138,17 @@ def plot_run(log: list[dict], confusion: list[list[int]], path: str|Path):
     sns.heatmap(confusion, annot=True, fmt='d', cbar=False, ax=c); c.set(xlabel='predicted', ylabel='true')
     fig.savefig(path, dpi=100)
 
-def demo(out: str|Path, figures: str|Path, device: str='auto') -> dict:
-    "Train `toy_demo` from scratch into `out`, draw `figures/toy_demo.png`, return the best checkpoint's metrics."
+def demo(out: str|Path, figures: str|Path, device: str='auto', full: bool=False, reuse: bool=False) -> dict:
+    "Train `toy_demo` into `out`, draw `figures/toy_demo.png`, return the best checkpoint's metrics (one run: `full` changes nothing)."
     import json
-    from vcore.train import load_checkpoint, run_preset
-    run = run_preset('toy_demo', out, device=device)
+    from vcore.train import demo_row, load_checkpoint, run_preset
+    run = run_preset('toy_demo', out, device=device, reuse=reuse)
     Path(figures).mkdir(parents=True, exist_ok=True)
     log = [json.loads(l) for l in (run.out/'metrics.jsonl').read_text().splitlines()]
     plot_run(log, run.metrics['confusion'], Path(figures)/'toy_demo.png')
     return {'best_step': load_checkpoint(run.out/'best.pt')['step'],
-            'top1': run.metrics['top1'], 'mcc': run.metrics['mcc'], 'figure': str(Path(figures)/'toy_demo.png')}
+            'top1': run.metrics['top1'], 'mcc': run.metrics['mcc'], 'figure': str(Path(figures)/'toy_demo.png'),
+            'rows': [demo_row('toy', 'toy_demo', 'top-1', run.metrics['top1'], seconds=run.seconds)]}
 
 recipe = register_recipe(Recipe('toy', ToyData, ToyModel, build_data=build_data, build_model=build_model,
                                 loss=loss, predict=predict, metrics=metrics, demo=demo, build_eval_data=build_eval_data))

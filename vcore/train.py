@@ -25,7 +25,7 @@ from .core import (Config, Recipe, atomic_write, check_ranges, check_writable, c
 # %% auto #0
 __all__ = ['NO_DECAY_PATTERNS', 'param_groups', 'warmup_cosine', 'init_distributed', 'unwrap', 'default_batch_plan',
            'save_atomic', 'load_checkpoint', 'Trainer', 'collect_predictions', 'evaluate_dataset', 'load_model',
-           'with_data', 'PresetRun', 'run_preset']
+           'with_data', 'PresetRun', 'run_preset', 'demo_row', 'summary_markdown']
 
 # %% ../nbs/81_train.ipynb #cc6e0f50
 NO_DECAY_PATTERNS = ('*pos_embed*', '*register*', '*cls_token*', '*mask_token*')
@@ -417,6 +417,7 @@ def run_preset(
     start = time.time()
     cfg = with_data(load_config(name, [*overrides, *([f'train.device={device}'] if device else [])]), data)
     out, asked = Path(out), json.loads(json.dumps(config_to_dict(cfg), default=str))
+    asked['train'].pop('device', None)                 # where it ran is not what it is: a CPU run is reused on 'auto'
     same = reuse and (_run_record(out, 'preset.json') or {}).get('config') == asked
     done = _run_record(out, 'result.json') if same else None
     if done is not None and (out/'best.pt').is_file():
@@ -437,6 +438,30 @@ def run_preset(
     seconds = time.time() - start
     write_json(out/'result.json', {'metrics': metrics, 'seconds': seconds})
     return PresetRun(model, t.cfg, t.recipe, metrics, out, seconds)
+
+# %% ../nbs/81_train.ipynb #394f4bfc
+def demo_row(
+    system: str,            # the system's name, e.g. 'v1'
+    model: str,             # the model or preset, e.g. 'v1_vivit_demo'
+    metric: str,            # what `value` is, e.g. 'bits/spike'
+    value: float,
+    reference: float|None=None,   # the value it is measured against, if any
+    reference_name: str='',       # what the reference is, e.g. 'oracle'
+    seconds: float|None=None,     # time to train and score the model
+) -> dict:
+    "One line of the demo / figures summary: a model's headline metric and its ratio to a reference."
+    ratio = None if reference is None or not reference else float(value) / float(reference)
+    return {'system': system, 'model': model, 'metric': metric, 'value': float(value), 'reference': reference_name,
+            'ratio': ratio, 'minutes': None if seconds is None else seconds / 60}
+
+def summary_markdown(rows: list[dict]) -> str:
+    "The rows as a Markdown table: system, model, metric, value, × reference, minutes."
+    lines = ['| system | model | metric | value | × reference | minutes |', '|---|---|---|---:|---:|---:|']
+    for r in rows:
+        ratio = '' if r.get('ratio') is None else f"{r['ratio']:.2f} × {r['reference']}"
+        minutes = '' if r.get('minutes') is None else f"{r['minutes']:.1f}"
+        lines.append(f"| {r['system']} | {r['model']} | {r['metric']} | {r['value']:.3f} | {ratio} | {minutes} |")
+    return '\n'.join(lines) + '\n'
 
 # %% ../nbs/81_train.ipynb #828ab0c5
 from vcore.core import document

@@ -15,8 +15,8 @@ from torch.utils.data import Dataset
 from ..core import positive_int
 
 # %% auto #0
-__all__ = ['SPLITS', 'log', 'VideoError', 'normalise_template', 'read_classes', 'read_split', 'sample_indices', 'decode_video',
-           'SSv2Videos', 'collate_videos']
+__all__ = ['SPLITS', 'SYMMETRIC_TEMPLATES', 'VideoError', 'normalise_template', 'read_classes', 'read_split', 'sample_indices',
+           'decode_video', 'SSv2Videos', 'collate_videos', 'symmetric_pairs']
 
 # %% ../../nbs/30_action.data.ipynb #8f6caf27
 class VideoError(ValueError):
@@ -150,7 +150,7 @@ def decode_video(
     return np.stack(out)
 
 # %% ../../nbs/30_action.data.ipynb #f3158bbf
-log = logging.getLogger(__name__)
+_log = logging.getLogger(__name__)
 
 class SSv2Videos(Dataset):
     "The clips of an SSv2-layout folder: `{'video': uint8 (3, T, H, W), 'label': int64, 'id': str}`, or None for a broken clip."
@@ -178,7 +178,7 @@ class SSv2Videos(Dataset):
         except VideoError as e:
             if all(s[0] != item['id'] for s in self.skipped):
                 self.skipped.append((item['id'], str(e)))
-                log.warning("skipped video %s: %s", item['id'], e)
+                _log.warning("skipped video %s: %s", item['id'], e)
             return None
         return {'video': torch.from_numpy(np.ascontiguousarray(rearrange(v, 't h w c -> c t h w'))),
                 'label': torch.tensor(item['label'], dtype=torch.int64), 'id': item['id']}
@@ -198,6 +198,40 @@ def collate_videos(
     return {'video': torch.stack([b['video'] for b in kept]), 'label': torch.stack([b['label'] for b in kept]),
             'id': [b['id'] for b in kept], 'n_skipped': n}
 
-# %% ../../nbs/30_action.data.ipynb #2fef0997
+# %% ../../nbs/30_action.data.ipynb #2920e36d
+SYMMETRIC_TEMPLATES = (  # (forward, backward) templates in normal form
+    # Something-Something-V2
+    ('Pushing something from left to right', 'Pushing something from right to left'),
+    ('Pulling something from left to right', 'Pulling something from right to left'),
+    ('Moving something up', 'Moving something down'),
+    ('Moving something closer to something', 'Moving something away from something'),
+    ('Moving something and something closer to each other', 'Moving something and something away from each other'),
+    ('Approaching something with your camera', 'Moving away from something with your camera'),
+    ('Turning the camera left while filming something', 'Turning the camera right while filming something'),
+    ('Turning the camera upwards while filming something', 'Turning the camera downwards while filming something'),
+    ('Opening something', 'Closing something'),
+    ('Covering something with something', 'Uncovering something'),
+    ('Folding something', 'Unfolding something'),
+    ('Putting something into something', 'Taking something out of something'),
+    # vcore.action.synth 'builtin' (with the release's first, fourth, ninth and tenth pairs above)
+    ('Lifting something up', 'Putting something down'),
+    ('Moving something closer to the camera', 'Moving something away from the camera'),
+    ('Turning something clockwise', 'Turning something counterclockwise'),
+    # vcore.action.synth 'alt'
+    ('Sliding something diagonally up', 'Sliding something diagonally down'),
+    ('Squeezing something', 'Releasing something'),
+    ('Spinning something clockwise', 'Spinning something counterclockwise'),
+    ('Zooming in on something', 'Zooming out from something'),
+    ('Dropping something', 'Throwing something upwards'),
+)
+
+def symmetric_pairs(
+    classes: list[str],  # class templates (as `read_classes` returns them)
+) -> list[tuple[int, int]]: # (forward, backward) class indices of every known pair present, sorted
+    "The pairs of classes that are one another played backwards, by the table `SYMMETRIC_TEMPLATES`."
+    index = {normalise_template(c): i for i, c in enumerate(classes)}
+    return sorted((index[a], index[b]) for a, b in SYMMETRIC_TEMPLATES if a in index and b in index)
+
+# %% ../../nbs/30_action.data.ipynb #84f8199d
 from vcore.core import document
 document(globals())  # argument comments into docstrings, for help()

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/16_neuro.model.ipynb #2ac50d53
 from __future__ import annotations
-import dataclasses, functools, time
+import dataclasses, functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,12 +22,12 @@ from .data import build_session_datasets, load_sessions, session_batch_plan, Ses
 from .polar import PolarV1Core
 from .readout import GaussianReadout, MultiLevelGaussianReadout, rf_centres
 from .vivit import ViViTCore
-from ..train import run_preset, unwrap
+from ..train import demo_row, run_preset, unwrap
 
 # %% auto #0
-__all__ = ['CORES', 'recipe', 'DEMO_PRESETS', 'MultiSessionModel', 'V1Data', 'V1Model', 'sessions_of', 'build_data', 'resolve',
-           'build_model', 'init_model', 'build_eval_data', 'loss', 'after_step', 'predict', 'metrics',
-           'plot_bps_vs_oracle', 'plot_receptive_fields', 'plot_vivit_attention', 'demo']
+__all__ = ['CORES', 'recipe', 'DEMO_PRESETS', 'FIGURE_PRESETS', 'MultiSessionModel', 'V1Data', 'V1Model', 'sessions_of',
+           'build_data', 'resolve', 'build_model', 'init_model', 'build_eval_data', 'loss', 'after_step', 'predict',
+           'metrics', 'plot_bps_vs_oracle', 'plot_receptive_fields', 'plot_vivit_attention', 'demo']
 
 # %% ../../nbs/16_neuro.model.ipynb #7ca6ec6e
 CORES = {'cnn': CNNCore, 'vivit': ViViTCore, 'polar': PolarV1Core}
@@ -298,28 +298,32 @@ def plot_vivit_attention(model: MultiSessionModel, batch: dict, path: str|Path):
     fig.savefig(path, dpi=110)
 
 # %% ../../nbs/16_neuro.model.ipynb #fb2b7d5e
-DEMO_PRESETS = ('v1_cnn_demo', 'v1_vivit_demo', 'v1_polar_demo')
+DEMO_PRESETS = ('v1_vivit_demo', 'v1_polar_demo')      # `vcore demo`: the two seed cores
+FIGURE_PRESETS = ('v1_cnn_demo', *DEMO_PRESETS)         # `vcore figures`: and the CNN baseline they are compared with
 
 def demo(
-    out: str|Path,           # folder for one run folder per preset (each replaced)
+    out: str|Path,           # folder for one run folder per preset
     figures: str|Path,       # folder for the figures
     device: str='auto',      # auto, cpu or cuda
     overrides: list[str]|tuple[str, ...]=(), # 'key=value' overrides applied to every preset (e.g. to shrink them in tests)
-) -> dict:                   # per preset: bps, oracle_bps, fraction_of_oracle of the best checkpoint, minutes
-    "Train the three demo presets on the built-in population; draw the V1 figures; return each model's scores."
+    full: bool=False,        # also the CNN baseline (FIGURE_PRESETS), as `vcore figures` runs it
+    reuse: bool=False,       # keep complete runs of the same config in `out` (see `run_preset`)
+) -> dict:                   # per preset: bps, oracle_bps, fraction_of_oracle, minutes; 'rows' for the summary
+    "Train the V1 demo presets on the built-in population; draw the V1 figures; return each model's scores."
     out, figures = Path(out), Path(figures); figures.mkdir(parents=True, exist_ok=True)
-    runs, summary = {}, {}
-    for preset in DEMO_PRESETS:
-        start = time.time()   # training time: data, model (with its readout start), the fit and the best checkpoint's score
-        runs[preset] = r = run_preset(preset, out/preset, overrides, device=device)
-        summary[preset] = {k: r.metrics[k] for k in ('bps', 'oracle_bps', 'fraction_of_oracle')} | {'minutes': (time.time() - start) / 60}
+    runs, summary, rows = {}, {}, []
+    for preset in FIGURE_PRESETS if full else DEMO_PRESETS:
+        runs[preset] = r = run_preset(preset, out/preset, overrides, device=device, reuse=reuse)
+        summary[preset] = {k: r.metrics[k] for k in ('bps', 'oracle_bps', 'fraction_of_oracle')} | {'minutes': r.seconds / 60}
+        rows.append(demo_row('v1', preset, 'bits/spike', r.metrics['bps'], r.metrics['oracle_bps'], 'oracle', r.seconds))
+    if full: summary['polar_over_cnn'] = runs['v1_polar_demo'].metrics['bps'] / runs['v1_cnn_demo'].metrics['bps']
     plot_bps_vs_oracle({p.split('_')[1]: r.metrics for p, r in runs.items()}, figures/'v1_bps_vs_oracle.png')
-    cnn = runs['v1_cnn_demo']
-    plot_receptive_fields(cnn.model.cpu(), sessions_of(cnn.config)['sim0'], 'sim0', figures/'v1_receptive_fields.png')
+    rf = runs.get('v1_cnn_demo') or runs['v1_polar_demo']
+    plot_receptive_fields(rf.model.cpu(), sessions_of(rf.config)['sim0'], 'sim0', figures/'v1_receptive_fields.png')
     vit, val = runs['v1_vivit_demo'], build_data(runs['v1_vivit_demo'].config)[1]
     first = session_batch_plan(val, 16, train=False)[:1]   # the evaluation plan runs session by session
     plot_vivit_attention(vit.model.cpu(), next(iter(DataLoader(val, batch_sampler=first))), figures/'v1_vivit_attention.png')
-    return summary
+    return summary | {'rows': rows}
 
 recipe.demo = demo   # registered above without it: the demo needs the figures
 

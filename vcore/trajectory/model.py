@@ -24,7 +24,7 @@ from ..layers.attention import grid_positions
 from ..layers.quantize import codebook_stats
 from ..layers.transformer import Encoder
 from ..metrics import confusion_matrix, mae, matthews_corrcoef, rmse
-from ..train import collect_predictions, run_preset, unwrap
+from ..train import collect_predictions, demo_row, run_preset, unwrap
 from .data import AUGMENTATIONS, CLASS_NAMES, TrajectoryDataset, load_trajectories, make_dataset
 from .i3d import I3D, load_inflated
 from .vqvae import SequenceVQVAE
@@ -573,17 +573,9 @@ def plot_forecasts(observed, target, forecast, labels, path: str|Path, n: int=4)
 
 # %% ../../nbs/23_trajectory.model.ipynb #714bf569
 def plot_embeddings(embedding, labels, path: str|Path, seed: int=0):
-    "t-SNE map of sequence embeddings coloured by class, saved to `path`."
-    from matplotlib.figure import Figure
-    from sklearn.manifold import TSNE
-    e, labels = np.asarray(embedding, dtype=np.float64), np.asarray(labels)
-    xy = TSNE(2, perplexity=min(30., (len(e) - 1) / 3), init='pca', random_state=seed).fit_transform(e)
-    fig = Figure(figsize=(4.5, 4), layout='constrained')
-    ax = fig.subplots()
-    for c, name in enumerate(CLASS_NAMES):
-        ax.scatter(*xy[labels == c].T, s=8, label=name)
-    ax.set(xticks=[], yticks=[], title='sequence embeddings (t-SNE)'); ax.legend(fontsize=7, markerscale=2)
-    fig.savefig(path, dpi=110)
+    "t-SNE and UMAP maps of sequence embeddings coloured by class, saved to `path` (`vcore.interpret.plot_embeddings`)."
+    from vcore.interpret import plot_embeddings as plot
+    plot(embedding, labels, path, list(CLASS_NAMES), title='sequence embeddings', seed=seed)
 
 # %% ../../nbs/23_trajectory.model.ipynb #a3a505f2
 PIPELINES = {  # name: the config changes that make it
@@ -607,20 +599,23 @@ def _demo_figures(run, figures: Path) -> tuple[float, list[str]]:
 
 # %% ../../nbs/23_trajectory.model.ipynb #1fdcd684
 def demo(
-    out: str|Path,            # folder for the three runs (each cleared and retrained)
+    out: str|Path,            # folder for the runs
     figures: str|Path,        # folder for the figures
     device: str='auto',
     overrides: list[str]|tuple=(), # config changes for every run (a smaller demo)
-) -> dict:                    # per pipeline its best checkpoint's metrics; equation recovery; figure paths
-    "Train the three pipelines of `trajectory_demo`, score their best checkpoints on held-out clips, fit equations, draw the figures."
+    full: bool=False,         # all three pipelines (`vcore figures`); the VQ pipeline alone otherwise (`vcore demo`)
+    reuse: bool=False,        # keep complete runs of the same config in `out` (see `run_preset`)
+) -> dict:                    # per pipeline its best checkpoint's metrics; equation recovery; figure paths; 'rows'
+    "Train the pipelines of `trajectory_demo`, score their best checkpoints on held-out clips, fit equations, draw the figures."
     out, figures = Path(out), Path(figures)
     figures.mkdir(parents=True, exist_ok=True)
-    res, runs = {}, {}
-    for name, changes in PIPELINES.items():
-        runs[name] = run_preset('trajectory_demo', out/name, [*changes, *overrides], device=device)
-        res[name] = {k: runs[name].metrics[k] for k in _DEMO_KEYS if k in runs[name].metrics}
+    res, runs, rows = {}, {}, []
+    for name, changes in PIPELINES.items() if full else [('vq', PIPELINES['vq'])]:
+        runs[name] = r = run_preset('trajectory_demo', out/name, [*changes, *overrides], device=device, reuse=reuse)
+        res[name] = {k: r.metrics[k] for k in _DEMO_KEYS if k in r.metrics}
+        rows.append(demo_row('trajectory', name, 'accuracy', r.metrics['accuracy'], seconds=r.seconds))
     res['equation_family_recovered'], res['figures'] = _demo_figures(runs['vq'], figures)
-    return res
+    return res | {'rows': rows}
 
 # %% ../../nbs/23_trajectory.model.ipynb #60b7e363
 def _explain_rows(kept: dict, ds: TrajectoryDataset, llm: bool, llm_config, client) -> list[dict]:
