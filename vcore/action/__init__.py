@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = []
 
-# %% ../../nbs/39_action.ipynb #74d6d1bd
+# %% ../../nbs/39_action.ipynb #d2f09afb
 from .. import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports('vcore.action', {
-    'data': ['read_classes', 'read_split', 'decode_video', 'SSv2Videos', 'collate_videos', 'VideoError'],
+    'data': ['read_classes', 'read_split', 'decode_video', 'SSv2Videos', 'collate_videos', 'VideoError', 'symmetric_pairs'],
     'synth': ['make_ssv2', 'builtin_ssv2', 'GENERATORS'],
     'extractors': ['SemanticExtractor', 'MotionExtractor', 'build_extractors', 'FeatureCache', 'extract_features', 'CachedFeatures'],
     'model': ['GASMCAST', 'count_parameters', 'STREAMS', 'FUSIONS'],
-    'recipe': ['ActionData', 'ActionModel', 'build_model', 'reversal_test', 'symmetric_pairs', 'compare', 'ABLATIONS'],
+    'recipe': ['ActionData', 'ActionModel', 'build_model', 'reversal_test', 'class_pairs', 'compare', 'ABLATIONS'],
 })
