@@ -138,7 +138,7 @@ def load_image(
     if not path.is_file(): raise ImageError(f"{path}: no such file")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter('error', Image.DecompressionBombWarning)
+            warnings.simplefilter('ignore', Image.DecompressionBombWarning)   # max_pixels decides, not PIL's warning
             with Image.open(path) as img:
                 w, h = img.size
                 if w * h > max_pixels:
@@ -151,7 +151,7 @@ def load_image(
                 img.load()
                 img = _to_rgb(ImageOps.exif_transpose(img))
     except ImageError: raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+    except Image.DecompressionBombError as e:
         raise ImageError(f"{path}: refused as a decompression bomb ({e})") from None
     except Exception as e:  # PIL raises OSError, SyntaxError, ValueError, struct.error ... for broken files
         raise ImageError(f"{path}: cannot read the image ({type(e).__name__}: {e})") from None
