@@ -111,6 +111,13 @@ def test_unreadable_photo_training_error_eval_skip(tmp_path):
     assert collate_images([ev[i] for i in range(4)])['n_skipped'] == 3 and len(ev.skipped) == 3   # logged once per photo
 
 
+def test_mask_of_another_shape_is_named(tmp_path):
+    "A mask stored sideways (or of another photo) is an error naming it, not a silent stretch."
+    root = write_set(tmp_path/'set', {'a.jpg': lambda p: good_jpeg(p, (64, 48)), 'm.png': lambda p: Image.new('L', (48, 64)).save(p)},
+                     'image,label,mask\na.jpg,1,m.png\n')
+    with pytest.raises(ImageError, match=r'line 2: .*m.png: mask of 48 x 64 does not fit the photo'): MultiviewImages(root, with_mask=True)[0]
+
+
 def test_unreadable_mask_is_named(tmp_path):
     root = write_set(tmp_path/'set', {'a.jpg': good_jpeg, 'm.png': zero_bytes}, 'image,label,mask\na.jpg,1,m.png\n')
     with pytest.raises(ImageError, match=r'line 2: .*m.png: cannot read the mask'): MultiviewImages(root, with_mask=True)[0]
@@ -181,8 +188,10 @@ def test_crashed_writer_leaves_no_labels(tmp_path, monkeypatch):
         return real(meta, rng)
     monkeypatch.setitem(synth.GENERATORS, 'builtin', flaky)
     with pytest.raises(RuntimeError): synth.make_streets(tmp_path/'s', 4, size=(64, 48))
-    assert not (tmp_path/'s'/'labels.csv').exists()
-    with pytest.raises(FileNotFoundError): read_labels(tmp_path/'s')
+    assert not (tmp_path/'s').exists()                                   # the folder it made is gone
+    (tmp_path/'e').mkdir(); calls.clear()
+    with pytest.raises(RuntimeError): synth.make_streets(tmp_path/'e', 4, size=(64, 48))
+    assert list((tmp_path/'e').iterdir()) == []                          # a given empty folder is left empty
 
 
 def test_builtin_streets_is_built_once(tmp_path, monkeypatch):

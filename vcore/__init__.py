@@ -24,4 +24,5 @@ __getattr__, __dir__, __all__ = lazy_exports('vcore', {
              'seed_everything', 'get_device', 'split_indices', 'atomic_write', 'check_array', 'check_shape'],
     'train': ['Trainer', 'load_model', 'load_checkpoint', 'run_preset', 'evaluate_dataset', 'collect_predictions'],
     'metrics': ['bits_per_spike', 'topk_accuracy', 'matthews_corrcoef', 'expected_calibration_error', 'confusion_matrix'],
+    'interpret': ['embed_2d', 'plot_embeddings', 'save_figure'],
 })

@@ -106,10 +106,10 @@ def read_labels(
 class ImageError(ValueError):
     "A photo that cannot be read as an RGB image; the message names the file."
 
-# %% ../../nbs/40_multiview.data.ipynb #8ee00c39
+# %% ../../nbs/40_multiview.data.ipynb #e246d607
 MAX_PIXELS = 120_000_000   # largest width*height load_image decodes by default
 
-# %% ../../nbs/40_multiview.data.ipynb #e246d607
+# %% ../../nbs/40_multiview.data.ipynb #35225ec2
 def _to_rgb(img: Image.Image) -> Image.Image:
     "An 8-bit RGB image of any PIL mode (16-bit scaled, float clipped, alpha composited on white)."
     mode = img.mode
@@ -127,7 +127,7 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         img = Image.alpha_composite(Image.new('RGBA', rgba.size, (255, 255, 255, 255)), rgba)
     return img if img.mode == 'RGB' else img.convert('RGB')
 
-# %% ../../nbs/40_multiview.data.ipynb #35225ec2
+# %% ../../nbs/40_multiview.data.ipynb #b8a7a425
 def load_image(
     path: str|Path,              # a JPEG, PNG or any format PIL reads
     max_pixels: int=MAX_PIXELS,  # refuse images with more pixels than this (decompression bombs)
@@ -160,7 +160,7 @@ def load_image(
         img = img.resize((max(1, round(img.width * k)), max(1, round(img.height * k))), Image.Resampling.LANCZOS)
     return img
 
-# %% ../../nbs/40_multiview.data.ipynb #99e272ad
+# %% ../../nbs/40_multiview.data.ipynb #b864148d
 def meta_tensors(
     row: Row,
     cameras: tuple|list|dict=(), # known camera names (a list, or a name -> index dict); others map to -1
@@ -176,16 +176,18 @@ def meta_tensors(
             'weather': torch.tensor(WEATHERS.index(row.weather) if row.weather else -1),
             'camera': torch.tensor(index.get(row.camera, -1) if row.camera else -1)}
 
-# %% ../../nbs/40_multiview.data.ipynb #c37624e8
+# %% ../../nbs/40_multiview.data.ipynb #5c71b54b
 _log = logging.getLogger('vcore.multiview')
 
 def _load_mask(path: Path, size: tuple[int, int]) -> torch.Tensor:
     "(1, H, W) uint8 {0, 1} mask resized (nearest) to `size` = (W, H)."
     m = ImageOps.exif_transpose(Image.open(path)).convert('L')
+    if abs(m.width * size[1] - m.height * size[0]) > 0.02 * m.width * size[1]:
+        raise ImageError(f"{path}: mask of {m.width} x {m.height} does not fit the photo's upright shape ({size[0]} x {size[1]} here)")
     if m.size != size: m = m.resize(size, Image.Resampling.NEAREST)
     return torch.from_numpy((np.asarray(m) > 0).astype(np.uint8))[None]
 
-# %% ../../nbs/40_multiview.data.ipynb #5c71b54b
+# %% ../../nbs/40_multiview.data.ipynb #e6802062
 class MultiviewImages(Dataset):
     "Photos of a labels.csv folder: `{'image': uint8 (3, H, W), 'label': float32, 'meta': dict, 'index': int}` or None."
     def __init__(self,
@@ -199,6 +201,7 @@ class MultiviewImages(Dataset):
         max_pixels: int=MAX_PIXELS,
     ):
         self.root = Path(root)
+        self.csv = self.root if self.root.is_file() else self.root/'labels.csv'   # named in the messages
         self.rows = list(read_labels(root) if rows is None else rows)
         if not self.rows: raise ValueError(f"{root}: rows: expected at least one row")
         if any(not isinstance(r, Row) for r in self.rows): raise TypeError("rows: expected a list of Row (from read_labels)")
@@ -219,16 +222,17 @@ class MultiviewImages(Dataset):
             if self.with_mask:
                 item['mask_valid'] = torch.tensor(r.mask is not None)
                 try: item['mask'] = _load_mask(r.mask, img.size) if r.mask else torch.zeros(1, img.height, img.width, dtype=torch.uint8)
+                except ImageError: raise
                 except Exception as e: raise ImageError(f"{r.mask}: cannot read the mask ({type(e).__name__}: {e})") from None
             return item
         except ImageError as e:
-            msg = f"{self.root/'labels.csv'} line {r.row}: {e}"
+            msg = f"{self.csv} line {r.row}: {e}"
             if not self.skip_bad: raise ImageError(msg) from None
             if i not in self._logged:
                 self._logged.add(i); self.skipped.append((i, msg)); _log.warning('skipped: %s', msg)
             return None
 
-# %% ../../nbs/40_multiview.data.ipynb #9fa6bea6
+# %% ../../nbs/40_multiview.data.ipynb #09c038de
 def collate_images(batch: list[dict|None]) -> dict:
     "Batch `MultiviewImages` items: images stay a list (sizes differ), the rest is stacked; skipped items counted."
     kept = [b for b in batch if b is not None]

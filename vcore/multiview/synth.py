@@ -6,18 +6,21 @@
 from __future__ import annotations
 import csv
 import functools
+import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from ..core import atomic_write, build_once, data_home, positive_int
-from .data import COLUMNS
+from .data import COLUMNS, load_image, read_labels
+from .views import view_boxes
 
 # %% auto #0
-__all__ = ['GENERATORS', 'SET_VERSION', 'make_streets', 'builtin_streets', 'colour_histograms', 'histogram_baseline']
+__all__ = ['GENERATORS', 'SET_VERSION', 'make_streets', 'contact_sheet', 'builtin_streets', 'colour_histograms',
+           'histogram_baseline']
 
 # %% ../../nbs/41_multiview.synth.ipynb #2bf6d562
 _CITIES = {  # name: (latitude, longitude, roadwork rate)
@@ -229,7 +232,7 @@ def _facades(d, cam, X, side, rng, night, zmax=160.):
             for fz in np.arange(z0 + 1, z1 - 1.5, 2.6):
                 d.polygon([cam.pt(X, fy, fz), cam.pt(X, fy + 1.5, fz), cam.pt(X, fy + 1.5, fz + 1.2), cam.pt(X, fy, fz + 1.2)], fill=win)
         d.polygon([cam.pt(X, 0, z0 + .5), cam.pt(X, 2.6, z0 + .5), cam.pt(X, 2.6, z1 - .5), cam.pt(X, 0, z1 - .5)], fill=_jit(rng, (50, 55, 60), 10))
-        if rng.random() < 0.25:                                   # a striped awning over the shop front
+        if rng.random() < 0.2:                                    # a striped awning over the shop front
             c1 = _RED if rng.random() < 0.5 else _ORANGE
             Xo = X - side * 1.2
             for k, fz in enumerate(np.arange(z0 + .5, z1 - .5, 0.5)):
@@ -239,7 +242,7 @@ def _facades(d, cam, X, side, rng, night, zmax=160.):
 def _site(rng, road):
     "The roadwork objects of one site: (kind, X, z) with z metres ahead."
     xl, xr = road
-    z = float(np.exp(rng.uniform(np.log(5), np.log(25))))
+    z = float(np.exp(rng.uniform(np.log(4.5), np.log(16))))
     X = rng.choice([xl + 0.8, xr - 0.8, (xl + xr) / 2 + rng.uniform(-1, 1)])
     if rng.random() < 0.1:
         return [('cone', X + rng.normal(0, .3), z + 3 * i) for i in range(rng.integers(1, 3))] if rng.random() < 0.6 \
@@ -262,7 +265,7 @@ def _furniture(rng, road, walk):
     for _ in range(rng.integers(0, 4)): objs.append(('bin', rng.choice([xl - .4, xr + .4]), rng.uniform(6, 60)))
     for _ in range(rng.integers(0, 3)): objs.append(('fake_sign', rng.choice([xl - .6, xr + .6]), rng.uniform(6, 60)))
     if rng.random() < 0.3: objs += [('bollard', xr + .3, z0) for z0 in rng.uniform(8, 40) + np.arange(rng.integers(2, 6)) * 1.5]
-    if rng.random() < 0.2:                                        # an orange-and-red cluster: the colour of roadwork
+    if rng.random() < 0.12:                                       # an orange-and-red cluster: the colour of roadwork
         X, z = rng.choice([xl - 1., xr + 1.]), float(np.exp(rng.uniform(np.log(10), np.log(60))))
         objs += [(str(rng.choice(['orange_bin', 'orange_person', 'bollard'])), X + rng.normal(0, .5), z + 2 * i) for i in range(rng.integers(2, 5))]
     return objs
@@ -455,7 +458,7 @@ def _alt_person(d, m, x, y, s, rng, worker: bool, img=None):
     "A person seen from the side of the street: coat or coverall, with a helmet and a shovel for a worker."
     h = rng.uniform(1.6, 1.9) * s
     coat = _jit(rng, (195, 235, 40), 10) if worker else (_jit(rng, [(250, 110, 10), (220, 40, 35), (245, 205, 30)][rng.integers(3)])
-                                                         if rng.random() < .3 else tuple(int(v) for v in rng.integers(20, 220, 3)))
+                                                         if rng.random() < .2 else tuple(int(v) for v in rng.integers(20, 220, 3)))
     body = [x - .2 * s, y - .82 * h, x + .2 * s, y - .05 * h]
     d.rounded_rectangle(body, radius=max(1, .08 * s), fill=coat)
     d.rectangle([x - .17 * s, y - .4 * h, x + .17 * s, y], fill=coat if worker else _jit(rng, (45, 45, 60)))
@@ -511,7 +514,7 @@ def _shopfronts(d, img, W, y_top, y_walk, s, rng, night):
             for wx in np.arange(x + 1.0 * s, x + bw - 2.0 * s, 2.6 * s):
                 d.rectangle([wx, wy, wx + 1.3 * s, wy + 1.6 * s], fill=(250, 215, 120) if night and rng.random() < .5 else _jit(rng, (80, 95, 110), 12))
         d.rectangle([x + .6 * s, y_walk - 3.0 * s, x + bw - .6 * s, y_walk], fill=_jit(rng, (45, 55, 60), 10))
-        if rng.random() < .4:
+        if rng.random() < .25:
             c = [_RED, _ORANGE, (40, 130, 60)][rng.integers(3)]
             aw_w, period = max(2, round(bw - 1.2 * s)), max(1, round(.25 * s))
             on = (np.arange(aw_w) // period) % 2 == 0
@@ -526,7 +529,7 @@ def _alt_site(rng, W, y_walk, y_curb, H):
     cone = str(rng.choice(['drum', 'slim_cone']))
     if rng.random() < .2: return [(cone, x0, foot)] if rng.random() < .6 else [('work_sign', x0, foot)]
     step = rng.uniform(40, 90) * W / 1280
-    objs = [(cone, x0 + i * step, foot + rng.normal(0, 2)) for i in range(rng.integers(1, 6))]
+    objs = [(cone, x0 + i * step, foot + rng.normal(0, 2)) for i in range(rng.integers(3, 9))]
     for kind, p in (('aframe', .4), ('fence', .3), ('work_sign', .4)):
         if rng.random() < p: objs.append((kind, x0 + rng.uniform(-1, 5) * step, foot + rng.normal(0, 4)))
     if rng.random() < .5: objs += [('worker', x0 + rng.uniform(-1, 5) * step, foot + rng.normal(0, 6)) for _ in range(rng.integers(1, 3))]
@@ -536,7 +539,7 @@ def _alt_street(meta: dict, rng) -> tuple[Image.Image, Image.Image]:
     "The scene across the street, before weather and style: (RGB photo, L mask)."
     sizes = _ALT_SIZES[meta['camera']]
     W, H = meta['size'] if meta.get('size_forced') else sizes[rng.integers(len(sizes))]
-    s = W / rng.uniform(35, 65)                                   # pixels per metre at the far sidewalk
+    s = W / rng.uniform(25, 45)                                   # pixels per metre at the far sidewalk
     y_top, y_walk, y_curb = H * rng.uniform(.05, .2), H * rng.uniform(.55, .66), H * rng.uniform(.72, .8)
     sky = {'clear': (110, 165, 225), 'cloudy': (165, 170, 178), 'rain': (120, 125, 135), 'snow': (210, 212, 218), 'fog': (200, 200, 202),
            'night': (15, 18, 35), 'dusk': (200, 130, 120), 'glare': (200, 215, 235)}[meta['weather']]
@@ -630,6 +633,24 @@ def _csv_row(meta: dict, image: str, mask: str|None) -> dict:
             'weather': '' if miss['weather'] else meta['weather'], 'camera': '' if miss['camera'] else meta['camera'],
             'source': '' if miss['source'] else meta['source'], 'mask': mask or ''}
 
+def _render_set(root: Path, n: int, generator: str, seed: int, size, progress: bool) -> list[dict]:
+    "Render and save the photos and masks of a set; their labels.csv records."
+    gid = list(GENERATORS).index(generator)
+    labels = np.random.default_rng([seed, gid]).permutation(np.arange(n) % 2)
+    sites, rows = _sites(seed), []
+    for i, label in enumerate(labels):
+        rng = np.random.default_rng([seed, gid, i])
+        meta = _sample_meta(rng, int(label), sites)
+        if size is not None: meta['size'], meta['size_forced'] = tuple(int(v) for v in size), True
+        img, mask = GENERATORS[generator](meta, rng)
+        image = f"images/{i:05d}.{meta['format']}"
+        _save_photo(img, root/image, meta)
+        mpath = None if meta['missing']['mask'] else f"masks/{i:05d}.png"
+        if mpath: mask.save(root/mpath, compress_level=1)
+        rows.append(_csv_row(meta, image, mpath))
+        if progress and (i + 1) % 100 == 0: print(f"{generator}: {i + 1}/{n} photos")
+    return rows
+
 # %% ../../nbs/41_multiview.synth.ipynb #edceaff2
 GENERATORS: dict[str, Callable] = {'builtin': builtin_render, 'alt': alt_render}  # name: renderer (meta, rng) -> (photo, mask)
 
@@ -649,26 +670,37 @@ def make_streets(
     if size is not None and (len(size) != 2 or min(size) < 32): raise ValueError(f"size: expected (W, H) with both >= 32, got {size!r}")
     root = Path(root)
     if root.exists() and (not root.is_dir() or any(root.iterdir())): raise ValueError(f"{root}: exists and is not an empty folder")
-    (root/'images').mkdir(parents=True, exist_ok=True); (root/'masks').mkdir(exist_ok=True)
-    gid = list(GENERATORS).index(generator)
-    labels = np.random.default_rng([seed, gid]).permutation(np.arange(n) % 2)
-    sites, rows = _sites(seed), []
-    for i, label in enumerate(labels):
-        rng = np.random.default_rng([seed, gid, i])
-        meta = _sample_meta(rng, int(label), sites)
-        if size is not None: meta['size'], meta['size_forced'] = tuple(int(v) for v in size), True
-        img, mask = GENERATORS[generator](meta, rng)
-        image = f"images/{i:05d}.{meta['format']}"
-        _save_photo(img, root/image, meta)
-        mpath = None if meta['missing']['mask'] else f"masks/{i:05d}.png"
-        if mpath: mask.save(root/mpath, compress_level=1)
-        rows.append(_csv_row(meta, image, mpath))
-        if progress and (i + 1) % 100 == 0: print(f"{generator}: {i + 1}/{n} photos")
-    with atomic_write(root/'labels.csv') as tmp, open(tmp, 'w', newline='') as f:
-        w = csv.DictWriter(f, fieldnames=list(COLUMNS)); w.writeheader(); w.writerows(rows)
+    created = not root.exists()
+    try:
+        (root/'images').mkdir(parents=True, exist_ok=True); (root/'masks').mkdir(exist_ok=True)
+        rows = _render_set(root, n, generator, seed, size, progress)
+        with atomic_write(root/'labels.csv') as tmp, open(tmp, 'w', newline='') as f:
+            w = csv.DictWriter(f, fieldnames=list(COLUMNS)); w.writeheader(); w.writerows(rows)
+    except BaseException:                                   # nothing half-written stays behind
+        for sub in ('images', 'masks'): shutil.rmtree(root/sub, ignore_errors=True)
+        if created: shutil.rmtree(root, ignore_errors=True)
+        raise
     return root
 
-# %% ../../nbs/41_multiview.synth.ipynb #ed0d9fdf
+# %% ../../nbs/41_multiview.synth.ipynb #12a3030f
+def contact_sheet(
+    root: str|Path,   # a labels.csv folder
+    n: int=8,         # photos, in file order
+    cols: int=4,
+    cell: int=400,    # longest side of each photo on the sheet
+) -> Image.Image:
+    "The first `n` photos of a set on one sheet, roadwork outlined in cyan where a mask exists."
+    rows = read_labels(root)[:positive_int(n, 'n')]
+    sheet = Image.new('RGB', (cols * cell, -(-len(rows) // cols) * cell), (255, 255, 255))
+    for k, r in enumerate(rows):
+        im = load_image(r.image, long_side=cell)
+        if r.mask and r.label:
+            m = Image.open(r.mask).convert('L').resize(im.size, Image.Resampling.BOX).point(lambda v: 255 if v else 0)
+            im.paste((0, 255, 255), mask=ImageChops.subtract(m.filter(ImageFilter.MaxFilter(5)), m))
+        sheet.paste(im, ((k % cols) * cell + (cell - im.width) // 2, (k // cols) * cell + (cell - im.height) // 2))
+    return sheet
+
+# %% ../../nbs/41_multiview.synth.ipynb #3938501f
 SET_VERSION = 1   # part of the built-in folders' names: bump it when a renderer changes
 
 def builtin_streets(
@@ -685,15 +717,13 @@ def builtin_streets(
     return build_once(data_home()/'multiview'/name, lambda tmp: make_streets(tmp, n, generator=generator, seed=seed, size=size),
                       what=f'{n} {generator} street photos')
 
-# %% ../../nbs/41_multiview.synth.ipynb #3938501f
+# %% ../../nbs/41_multiview.synth.ipynb #81275877
 def colour_histograms(
     rows: list,               # Rows of read_labels
     long_side: int=320,       # working size of the histograms
     bins: tuple=(12, 3, 3),   # hue, saturation, value bins
 ) -> np.ndarray:              # (N, 10 * prod(bins)) float32, each view's histogram summing to 1
     "HSV colour histograms of the 9 tiles and the whole photo of each row."
-    from vcore.multiview.data import load_image
-    from vcore.multiview.views import view_boxes
     feats = []
     for r in rows:
         hsv = np.asarray(load_image(r.image, long_side=long_side).convert('HSV'))
@@ -704,7 +734,7 @@ def colour_histograms(
         feats.append(np.concatenate([np.bincount(v.ravel(), minlength=int(np.prod(bins))) / v.size for v in views]))
     return np.asarray(feats, np.float32)
 
-# %% ../../nbs/41_multiview.synth.ipynb #a70a2d60
+# %% ../../nbs/41_multiview.synth.ipynb #2189a77a
 def histogram_baseline(
     root: str|Path,           # a labels.csv folder
     folds: int=5,
@@ -714,7 +744,6 @@ def histogram_baseline(
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import accuracy_score, matthews_corrcoef
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
-    from vcore.multiview.data import read_labels
     rows = read_labels(root)
     X, y = colour_histograms(rows), np.array([r.label for r in rows])
     cv = StratifiedKFold(folds, shuffle=True, random_state=seed)

@@ -573,17 +573,9 @@ def plot_forecasts(observed, target, forecast, labels, path: str|Path, n: int=4)
 
 # %% ../../nbs/23_trajectory.model.ipynb #714bf569
 def plot_embeddings(embedding, labels, path: str|Path, seed: int=0):
-    "t-SNE map of sequence embeddings coloured by class, saved to `path`."
-    from matplotlib.figure import Figure
-    from sklearn.manifold import TSNE
-    e, labels = np.asarray(embedding, dtype=np.float64), np.asarray(labels)
-    xy = TSNE(2, perplexity=min(30., (len(e) - 1) / 3), init='pca', random_state=seed).fit_transform(e)
-    fig = Figure(figsize=(4.5, 4), layout='constrained')
-    ax = fig.subplots()
-    for c, name in enumerate(CLASS_NAMES):
-        ax.scatter(*xy[labels == c].T, s=8, label=name)
-    ax.set(xticks=[], yticks=[], title='sequence embeddings (t-SNE)'); ax.legend(fontsize=7, markerscale=2)
-    fig.savefig(path, dpi=110)
+    "t-SNE and UMAP maps of sequence embeddings coloured by class, saved to `path` (`vcore.interpret.plot_embeddings`)."
+    from vcore.interpret import plot_embeddings as plot
+    plot(embedding, labels, path, list(CLASS_NAMES), title='sequence embeddings', seed=seed)
 
 # %% ../../nbs/23_trajectory.model.ipynb #a3a505f2
 PIPELINES = {  # name: the config changes that make it
