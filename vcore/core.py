@@ -462,7 +462,7 @@ class Recipe:
 # %% ../nbs/00_core.ipynb #d5654eeb
 RECIPES: dict[str, Recipe] = {}
 BUILTIN_SYSTEMS: dict[str, str] = {'toy': 'vcore.toy', 'v1': 'vcore.neuro.model', 'trajectory': 'vcore.trajectory.model',
-                                   'action': 'vcore.action.recipe'}   # name -> module that registers it
+                                   'action': 'vcore.action.recipe', 'multiview': 'vcore.multiview.recipe'}   # name -> module that registers it
 
 def register_recipe(recipe: Recipe, registry: dict|None=None) -> Recipe:
     "Add `recipe` to the registry under its name."
