@@ -28,7 +28,7 @@ from ..train import run_preset, unwrap
 # %% auto #0
 __all__ = ['CORES', 'recipe', 'DEMO_PRESETS', 'MultiSessionModel', 'V1Data', 'V1Model', 'sessions_of', 'build_data', 'resolve',
            'build_model', 'init_model', 'build_eval_data', 'loss', 'after_step', 'predict', 'metrics',
-           'plot_bps_vs_oracle', 'plot_receptive_fields', 'plot_vivit_attention', 'demo']
+           'plot_bps_vs_oracle', 'plot_receptive_fields', 'plot_vivit_attention', 'demo', 'insilico']
 
 # %% ../../nbs/16_neuro.model.ipynb #7ca6ec6e
 CORES = {'cnn': CNNCore, 'vivit': ViViTCore, 'polar': PolarV1Core}
@@ -331,6 +331,14 @@ def demo(
     return summary
 
 recipe.demo = demo   # registered above without it: the demo needs the figures
+
+# %% ../../nbs/16_neuro.model.ipynb #e018140f
+def insilico(model: MultiSessionModel, cfg: Config, out: Path, session: str|None=None, device=None) -> dict:
+    "`vcore insilico`: tuning.json, mei.npz and figures for every neuron of a trained model (`vcore.neuro.insilico.run_insilico`)."
+    from vcore.neuro.insilico import run_insilico
+    return run_insilico(model, cfg, out, session=session, device=device)
+
+recipe.insilico = insilico
 
 # %% ../../nbs/16_neuro.model.ipynb #398b3113
 from vcore.core import document
