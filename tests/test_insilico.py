@@ -63,7 +63,7 @@ def test_ground_truth_scores_on_tiny_run(run):
     from vcore.neuro.insilico import ground_truth_scores
     res = ground_truth_scores(run/'best.pt', min_bps=-np.inf, n_probes=4)
     s = res['summary']
-    assert s['n_neurons'] == s['n_kept'] == 10 and s['generator'] == 'builtin'
+    assert s['n_neurons'] == 10 and 5 <= s['n_kept'] <= 10 and s['generator'] == 'builtin'   # a neuron silent on the held-out bins has no bits/spike
     assert 0 <= s['median_orientation_error_deg'] <= 90 and 0 <= s['simple_agreement'] <= 1 and s['median_rf_error_px'] >= 0
     truth = res['sessions']['sim0']['truth']
     assert truth['rf_x'].shape == (4,) and np.all((truth['orientation_deg'] >= 0) & (truth['orientation_deg'] < 180))
