@@ -10,10 +10,14 @@ from .. import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports('vcore.neuro', {
     'data': ['load_session', 'save_session', 'load_sessions', 'behavior_features', 'split_trials', 'SessionDataset',
              'session_batch_plan', 'build_session_datasets'],
-    'simulate': ['simulate_session', 'simulate_population', 'load_meta'],
+    'simulate': ['simulate_session', 'simulate_population', 'load_meta', 'true_parameters'],
     'readout': ['GaussianReadout', 'MultiLevelGaussianReadout', 'rf_centres'],
     'cnn': ['CausalConv3d', 'FactorizedCausalConv3d', 'FrameGroupNorm', 'CNNCore', 'ConvGRUModulator'],
     'vivit': ['TubeletEmbed', 'ViViTCore'],
     'polar': ['PolarV1Core', 'QuadratureFilterBank', 'LaplacianPyramid'],
+    'insilico': ['stimulus_grid', 'StimulusGrid', 'grating_movies', 'sparse_noise', 'natural_probes', 'TwinResponder',
+                 'SimulatorResponder', 'drifting_grating_responses', 'grating_tuning', 'readout_rf', 'gradient_rf',
+                 'sparse_noise_rf', 'most_exciting_inputs', 'session_experiments', 'score_against_truth', 'run_insilico',
+                 'ground_truth_scores'],
     'model': ['MultiSessionModel', 'V1Data', 'V1Model', 'build_model', 'resolve', 'init_model', 'recipe'],
 })

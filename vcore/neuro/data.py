@@ -181,6 +181,7 @@ class SessionDataset(Dataset):
         self.valid = torch.from_numpy(valid)
         self.stim = torch.from_numpy(s['stim'])                             # (T, H, W) uint8
         self.behavior = torch.from_numpy(beh)                               # (T, F)
+        self.eyepos = s['eyepos']                                           # (T, 2) degrees, NaN where lost
         self.robs, self.dfs = torch.from_numpy(s['robs']), torch.from_numpy(s['dfs'])
         self.rates = torch.from_numpy(s['rates']) if 'rates' in s else None
         self.n_neurons = self.robs.shape[1]

@@ -20,6 +20,7 @@ from ..metrics import poisson_nll, session_bits_per_spike
 from .cnn import CNNCore, ConvGRUModulator
 from .data import build_session_datasets, load_sessions, session_batch_plan, SessionDataset
 from .polar import PolarV1Core
+from .simulate import GENERATORS
 from .readout import GaussianReadout, MultiLevelGaussianReadout, rf_centres
 from .vivit import ViViTCore
 from ..train import demo_row, run_preset, unwrap
@@ -27,7 +28,7 @@ from ..train import demo_row, run_preset, unwrap
 # %% auto #0
 __all__ = ['CORES', 'recipe', 'DEMO_PRESETS', 'FIGURE_PRESETS', 'MultiSessionModel', 'V1Data', 'V1Model', 'sessions_of',
            'build_data', 'resolve', 'build_model', 'init_model', 'build_eval_data', 'loss', 'after_step', 'predict',
-           'metrics', 'plot_bps_vs_oracle', 'plot_receptive_fields', 'plot_vivit_attention', 'demo']
+           'metrics', 'plot_bps_vs_oracle', 'plot_receptive_fields', 'plot_vivit_attention', 'demo', 'insilico']
 
 # %% ../../nbs/16_neuro.model.ipynb #7ca6ec6e
 CORES = {'cnn': CNNCore, 'vivit': ViViTCore, 'polar': PolarV1Core}
@@ -94,6 +95,7 @@ class V1Data:
     sim_neurons: list[int] = ranged([48, 64, 80], 'positive')  # built-in population: neurons per session
     sim_trials: int = ranged(160, 'positive')       # built-in population: trials per session
     sim_trial_len: float = ranged(2., 'positive')   # built-in population: seconds per trial
+    sim_generator: str = ranged('builtin', tuple(GENERATORS))  # built-in population: which neurons (`vcore.neuro.simulate.GENERATORS`)
 
     def __post_init__(self):
         if not self.sim_neurons: raise ValueError("data.sim_neurons: expected one neuron count per simulated session, got []")
@@ -113,25 +115,28 @@ class V1Model:
     readout_init: str = ranged('sta', ('sta', 'uniform'))  # 'sta': centres from `rf_centres` on the training trials; 'uniform': random
     n_neurons: dict[str, int] = field(default_factory=dict)  # session name -> neurons, one readout each; {}: from the data (`resolve`)
     frame_size: list[int] = ranged([], 'positive')  # (H, W) of the frames the model reads; []: from the data (`resolve`)
+    fps: float = ranged(0., 'nonneg')               # frame rate of those frames; 0: from the data (`resolve`)
+    eye_median: list[float] = field(default_factory=list)  # median gaze (x, y) of the training bins, degrees; []: from the data (`resolve`)
 
     def __post_init__(self):
         for k, n in self.n_neurons.items():
             if not isinstance(k, str) or not k: raise ValueError(f"model.n_neurons: expected session names as keys, got {k!r}")
             positive_int(n, f'model.n_neurons.{k}')
+        if self.eye_median and len(self.eye_median) != 2: raise ValueError(f"model.eye_median: expected [x, y] or [], got {self.eye_median!r}")
         if self.frame_size and len(self.frame_size) != 2: raise ValueError(f"model.frame_size: expected [H, W] or [], got {self.frame_size!r}")
 
 # %% ../../nbs/16_neuro.model.ipynb #ae29ac9f
 @functools.lru_cache(maxsize=2)
-def _simulated(neurons: tuple[int, ...], trials: int, trial_len: float, seed: int) -> dict:
+def _simulated(neurons: tuple[int, ...], trials: int, trial_len: float, seed: int, generator: str='builtin') -> dict:
     from vcore.neuro.simulate import simulate_session, session_seed
-    return {f'sim{i}': simulate_session(n, n_trials=trials, trial_len=trial_len, seed=session_seed(seed, i))
+    return {f'sim{i}': simulate_session(n, n_trials=trials, trial_len=trial_len, seed=session_seed(seed, i), generator=generator)
             for i, n in enumerate(neurons)}
 
 def sessions_of(cfg: Config) -> dict[str, dict]:
     "The sessions a config trains on: files from `data.path`, or the simulated population."
     d = cfg.data
     if d.path: return load_sessions(d.path)
-    return _simulated(tuple(d.sim_neurons), d.sim_trials, d.sim_trial_len, d.seed)
+    return _simulated(tuple(d.sim_neurons), d.sim_trials, d.sim_trial_len, d.seed, d.sim_generator)
 
 def build_data(cfg: Config):
     "Train and validation sets of every session, split by trials."
@@ -139,17 +144,21 @@ def build_data(cfg: Config):
 
 # %% ../../nbs/16_neuro.model.ipynb #7fa1f709
 def resolve(cfg: Config, train_ds) -> Config:
-    "`cfg` with `model.n_neurons` and `model.frame_size` filled from the training sessions (checked when already set)."
+    "`cfg` with `model.n_neurons`, `model.frame_size`, `model.fps` (checked when already set) and `model.eye_median` filled from the training sessions."
     parts = train_ds.datasets if isinstance(train_ds, ConcatDataset) else [train_ds]
     n = {d.name: d.n_neurons for d in parts}
     sizes = sorted({d.frame_size for d in parts})
     if len(sizes) > 1: raise ValueError(f"data: expected frames of one size in every session (one core reads them), got {sizes}")
+    rates = sorted({float(d.fps) for d in parts})
+    if len(rates) > 1: raise ValueError(f"data: expected one frame rate in every session (one core reads them), got {rates}")
     m = cfg.model
+    if m.fps and m.fps != rates[0]: raise ValueError(f"model.fps: the config says {m.fps} but the data's frame rate is {rates[0]}")
+    eye = m.eye_median or [float(v) for v in np.nanmedian(np.concatenate([d.eyepos[d.in_trials] for d in parts]), 0)]
     if m.n_neurons and m.n_neurons != n:
         raise ValueError(f"model.n_neurons: the config says {m.n_neurons} but the data hold {n}; leave it empty to take the data's")
     if m.frame_size and tuple(m.frame_size) != sizes[0]:
         raise ValueError(f"model.frame_size: the config says {list(m.frame_size)} but the data's frames are {list(sizes[0])}")
-    return dataclasses.replace(cfg, model=dataclasses.replace(m, n_neurons=n, frame_size=list(sizes[0])))
+    return dataclasses.replace(cfg, model=dataclasses.replace(m, n_neurons=n, frame_size=list(sizes[0]), fps=rates[0], eye_median=eye))
 
 # %% ../../nbs/16_neuro.model.ipynb #7d99c87a
 def build_model(cfg: Config) -> MultiSessionModel:
@@ -326,6 +335,14 @@ def demo(
     return summary | {'rows': rows}
 
 recipe.demo = demo   # registered above without it: the demo needs the figures
+
+# %% ../../nbs/16_neuro.model.ipynb #e018140f
+def insilico(model: MultiSessionModel, cfg: Config, out: Path, session: str|None=None, device=None) -> dict:
+    "`vcore insilico`: tuning.json, mei.npz and figures for every neuron of a trained model (`vcore.neuro.insilico.run_insilico`)."
+    from vcore.neuro.insilico import run_insilico
+    return run_insilico(model, cfg, out, session=session, device=device)
+
+recipe.insilico = insilico
 
 # %% ../../nbs/16_neuro.model.ipynb #398b3113
 from vcore.core import document

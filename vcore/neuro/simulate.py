@@ -14,9 +14,9 @@ from PIL import Image
 from ..core import atomic_write, positive_int, positive_ints
 
 # %% auto #0
-__all__ = ['IMAGE_NAMES', 'SACCADE_COLUMNS', 'load_images', 'main_sequence_duration', 'simulate_eye_trace', 'gaze_bounds',
-           'gaze_crop', 'make_neurons', 'true_receptive_fields', 'temporal_kernels', 'neuron_rates', 'simulate_session',
-           'session_seed', 'simulate_population', 'load_meta']
+__all__ = ['IMAGE_NAMES', 'SACCADE_COLUMNS', 'GENERATORS', 'load_images', 'main_sequence_duration', 'simulate_eye_trace',
+           'gaze_bounds', 'gaze_crop', 'make_neurons', 'true_receptive_fields', 'temporal_kernels', 'neuron_rates',
+           'simulate_session', 'session_seed', 'simulate_population', 'load_meta', 'true_parameters']
 
 # %% ../../nbs/11_neuro.simulate.ipynb #e4306158
 IMAGE_NAMES = ('china', 'flower', 'grace_hopper')
@@ -172,10 +172,12 @@ def make_neurons(
     rf_radius: float=0.35,    # RF centres lie within this radius of the crop centre, degrees
     sf_range=(1.5, 6.),       # preferred spatial frequency range, cycles/degree (log-uniform)
     median_rate: float=10.,   # median target mean rate, spikes/s
+    frac_direction: float=0., # fraction of direction-selective (space-time inseparable) cells, simple or complex
 ) -> dict:                    # meta: name -> (N,) array
     "Draw the parameters of `n_neurons` V1 neurons (simple and complex cells)."
     n = positive_int(n_neurons, 'n_neurons')
     if not 0 <= frac_simple <= 1: raise ValueError(f"frac_simple: expected a fraction in [0, 1], got {frac_simple}")
+    if not 0 <= frac_direction <= 1: raise ValueError(f"frac_direction: expected a fraction in [0, 1], got {frac_direction}")
     rng = np.random.default_rng(rng)
     n_simple = int(round(frac_simple * n))
     u = lambda lo, hi: rng.uniform(lo, hi, n)
@@ -194,6 +196,10 @@ def make_neurons(
         slope=u(0.7, 1.8), bias=u(-1., 0.),
         target_rate=np.clip(median_rate * np.exp(rng.normal(0., 0.6, n)), 2., 40.),
     )
+    meta['ds'] = np.zeros(n)  # signed direction selectivity: the weight of the temporal-quadrature path
+    if frac_direction > 0:    # drawn last, so the other parameters do not depend on it
+        pick = rng.permutation(n)[:int(round(frac_direction * n))]
+        meta['ds'][pick] = rng.uniform(0.6, 1., len(pick)) * rng.choice([-1., 1.], len(pick))
     return meta
 
 # %% ../../nbs/11_neuro.simulate.ipynb #b0fe07a1
@@ -234,16 +240,28 @@ def temporal_kernels(
     return k / np.abs(k).max(1, keepdims=True)
 
 # %% ../../nbs/11_neuro.simulate.ipynb #2c6dadd4
+def _quadrature_kernels(k: np.ndarray) -> np.ndarray:
+    "Temporal quadrature partners (N, L) of kernels `k` (N, L): the Hilbert transform, causal part, same norm."
+    from scipy.signal import hilbert
+    L = k.shape[1]
+    h = np.imag(hilbert(np.pad(k, ((0, 0), (0, 3 * L))), axis=1))[:, :L]
+    return h * np.linalg.norm(k, axis=1, keepdims=True) / np.maximum(np.linalg.norm(h, axis=1, keepdims=True), 1e-12)
+
 def _drives(stim, meta, ppd, fps, n_lags, trial):
     "Raw drives (T, N): linear Gabor output for simple cells, quadrature energy for complex cells."
     T, H, W = stim.shape
-    q = true_receptive_fields(meta, crop=H, ppd=ppd, quadrature=True).reshape(len(meta['x']), 2, H * W)
+    n = len(meta['x'])
+    q = true_receptive_fields(meta, crop=H, ppd=ppd, quadrature=True).reshape(n, 2, H * W)
     simple = np.asarray(meta['kind']) == 0
-    bank = torch.from_numpy(np.concatenate([q[simple, 0], q[~simple, 0], q[~simple, 1]]).T.copy())  # (H*W, F)
+    ds = np.asarray(meta.get('ds', np.zeros(n)), dtype=np.float64)
+    sm, cm = ds[simple] != 0, ds[~simple] != 0                  # direction-selective cells among simple / complex
+    qs, qc = q[simple], q[~simple]
+    bank = torch.from_numpy(np.concatenate([qs[:, 0], qc[:, 0], qc[:, 1], qs[sm, 1], qc[cm, 1], qc[cm, 0]]).T.copy())  # (H*W, F)
     x = torch.from_numpy(stim.reshape(T, H * W))
     lin = torch.cat([((x[i:i + 2048].double() - 127.5) / 127.5) @ bank for i in range(0, T, 2048)])  # (T, F)
-    k = torch.from_numpy(temporal_kernels(meta, fps, n_lags))  # (N, L)
-    ks = torch.cat([k[simple], k[~simple], k[~simple]])         # per filter
+    kn = temporal_kernels(meta, fps, n_lags)
+    k, kq = torch.from_numpy(kn), torch.from_numpy(_quadrature_kernels(kn))  # (N, L) each
+    ks = torch.cat([k[simple], k[~simple], k[~simple], kq[simple][sm], kq[~simple][cm], kq[~simple][cm]])  # per filter
     starts = np.flatnonzero(np.r_[True, trial[1:] != trial[:-1]])
     run = np.cumsum(np.r_[True, trial[1:] != trial[:-1]])       # 1-based run of each frame
     pad = n_lags - 1
@@ -253,9 +271,13 @@ def _drives(stim, meta, ppd, fps, n_lags, trial):
     out = F.conv1d(seq.T[None], ks.flip(1)[:, None], groups=ks.shape[0])[0].T  # causal: out[t] = sum_l k[l] seq[t + pad - l]
     u = out[idx - pad].numpy()
     ns, nc = simple.sum(), (~simple).sum()
+    lin_s, even, odd, s_q, c_oq, c_eq = np.split(u, np.cumsum([ns, nc, nc, sm.sum(), cm.sum()]), axis=1)
+    lin_s[:, sm] += ds[simple][sm] * s_q                        # even ⊗ k + ds · odd ⊗ Hk
+    even[:, cm] += ds[~simple][cm] * c_oq
+    odd[:, cm] -= ds[~simple][cm] * c_eq                        # its quadrature partner: odd ⊗ k − ds · even ⊗ Hk
     d = np.empty((T, len(simple)))
-    d[:, simple] = u[:, :ns]
-    d[:, ~simple] = u[:, ns:ns + nc] ** 2 + u[:, ns + nc:] ** 2
+    d[:, simple] = lin_s
+    d[:, ~simple] = even ** 2 + odd ** 2
     return d
 
 def _saccade_traces(trial, fps, saccades):
@@ -302,6 +324,12 @@ def neuron_rates(
         r = r * np.clip(1 - sup[:, None] * meta['suppression'] + enh[:, None] * meta['enhancement'], 0., None)
     return r
 
+# %% ../../nbs/11_neuro.simulate.ipynb #f027ab93
+GENERATORS = {  # name -> keyword arguments of `make_neurons` (explicit `neuron_kw` / `frac_simple` win)
+    'builtin': {},
+    'motion': dict(frac_simple=0.6, frac_direction=0.4, rf_radius=0.45, sf_range=(1., 3.)),
+}
+
 # %% ../../nbs/11_neuro.simulate.ipynb #ed7945c9
 def simulate_session(
     n_neurons: int,          # N
@@ -313,12 +341,14 @@ def simulate_session(
     n_lags: int=12,          # L, length of the temporal kernels in frames
     ppd: float=30.,          # pixels per degree
     image_deg: float=12.,    # degrees spanned by each image's longer side
-    frac_simple: float=0.4,  # fraction of simple cells
+    frac_simple: float|None=None, # fraction of simple cells; None: the generator's
     eye_kw: dict|None=None,  # extra arguments of `simulate_eye_trace`
-    neuron_kw: dict|None=None, # extra arguments of `make_neurons`
+    neuron_kw: dict|None=None, # extra arguments of `make_neurons` (over the generator's)
+    generator: str='builtin', # a name in `GENERATORS`: which neuron population
 ) -> dict:                   # session dict (see above)
     "One simulated session: gaze-contingent natural-image video, its neurons' true rates and Poisson spikes."
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool): raise TypeError(f"seed: expected int, got {type(seed).__name__}")
+    if generator not in GENERATORS: raise ValueError(f"generator: expected one of {', '.join(map(repr, GENERATORS))}, got {generator!r}")
     n_trials, n_lags = positive_int(n_trials, 'n_trials'), positive_int(n_lags, 'n_lags')
     n_frames = int(round(trial_len * fps))
     if n_frames < 1: raise ValueError(f"trial_len: expected at least one frame at {fps} fps, got {trial_len} s")
@@ -335,7 +365,8 @@ def simulate_session(
     stim, eyepos = np.concatenate(stim), np.concatenate(eyepos).astype(np.float32)
     saccades = np.concatenate(events)
     trial = np.repeat(np.arange(n_trials, dtype=np.int64), n_frames)
-    meta = make_neurons(n_neurons, rng, frac_simple=frac_simple, **(neuron_kw or {}))
+    kw = {**GENERATORS[generator], **(neuron_kw or {}), **({} if frac_simple is None else {'frac_simple': frac_simple})}
+    meta = make_neurons(n_neurons, rng, **kw)
     rates = neuron_rates(stim, meta, ppd, fps, n_lags, trial, saccades, calibrate=True).astype(np.float32)
     robs = rng.poisson(rates.astype(np.float64)).astype(np.float32)
     return dict(stim=stim, robs=robs, eyepos=eyepos, dfs=np.ones_like(robs), trial=trial, fps=float(fps),
@@ -378,6 +409,20 @@ def load_meta(
         meta = {k[5:]: z[k] for k in z.files if k.startswith('meta_')}
     if not meta: raise ValueError(f"{path}: no 'meta_*' keys; not a simulated session")
     return meta
+
+# %% ../../nbs/11_neuro.simulate.ipynb #4bffd034
+def true_parameters(
+    meta: dict,       # neuron parameters from `make_neurons` (or `load_meta`)
+    crop: int=51,     # frame side, pixels
+    ppd: float=30.,   # pixels per degree
+) -> dict:            # rf_x, rf_y (px), orientation_deg, sf_cpp, simple (bool), ds: (N,) arrays
+    "The neurons' true receptive-field parameters in stimulus pixels and the in-silico conventions."
+    missing = [k for k in ('x', 'y', 'theta', 'sf', 'kind') if k not in meta]
+    if missing: raise ValueError(f"meta: missing {missing}; expected the neuron parameters of `make_neurons`")
+    c = (crop - 1) / 2
+    m = {k: np.asarray(v, dtype=np.float64) for k, v in meta.items()}
+    return dict(rf_x=c + m['x'] * ppd, rf_y=c + m['y'] * ppd, orientation_deg=np.degrees(m['theta']) % 180.,
+                sf_cpp=m['sf'] / ppd, simple=m['kind'] == 0, ds=m.get('ds', np.zeros(len(m['x']))))
 
 # %% ../../nbs/11_neuro.simulate.ipynb #d442fe49
 from vcore.core import document
