@@ -15,7 +15,7 @@ from .core import _check_value, check_range, get_device
 from .layers.attention import Attention
 
 # %% auto #0
-__all__ = ['BENCHMARKS', 'register_bench', 'run_bench', 'bench_attention', 'bench_vivit', 'bench_moe']
+__all__ = ['BENCHMARKS', 'register_bench', 'run_bench', 'bench_attention', 'bench_vivit', 'bench_moe', 'bench_feature_cache']
 
 # %% ../nbs/84_bench.ipynb #9a29f7b6
 BENCHMARKS: dict[str, Callable[..., dict]] = {}
@@ -311,6 +311,76 @@ def bench_moe(
         print(f"  {r['tokens']:>6}" + ''.join(f"  {r[f'{k}_ms']:>13.2f}" for k in _MOE_IMPLS) +
               f"  {r['ratio_eager']:>25.2f}x {r['ratio_grouped_mm']:>14.2f}x")
     print("  (tf: transformers' Qwen3MoeSparseMoeBlock with the same weights)")
+    return res
+
+# %% ../nbs/84_bench.ipynb #fc0d7951
+_BASE_SPEC = {  # full-size extractors with random weights: the arithmetic of DINOv3 ViT-B/16 and R3D-18
+    'semantic': {'kind': 'dinov3', 'config': dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                 intermediate_size=3072, patch_size=16, image_size=224, num_register_tokens=4)},
+    'motion': {'kind': 'r3d_18', 'config': {'layers': (2, 2, 2, 2)}, 'image_size': 112}}
+
+def _sync(device):
+    "Wait for the device's queued work, so that the clock sees it."
+    if device.type == 'cuda': torch.cuda.synchronize(device)
+
+# %% ../nbs/84_bench.ipynb #ff1362d0
+@register_bench('feature_cache')
+def bench_feature_cache(
+    device: str|torch.device='cpu', # where the extractors run and batches go
+    n_train: int=360,               # training clips of the built-in set (the demo's: 360 + 120)
+    n_val: int=120,                 # its validation clips (rendered with it; not timed)
+    num_segments: int=8,            # T
+    size: int=112,                  # frame side
+    batch_size: int=32,             # clips per batch (the demo's)
+    extractors: str='demo',         # 'demo' (DEMO_SPEC) or 'base' (DINOv3-B/16 + R3D-18, random weights)
+    num_workers: int|None=None,     # DataLoader workers for both loaders; None: 0
+    home: str|None=None,            # where the built-in set and the cache live; None: `data_home()`
+    clock: str='wall',              # 'wall' (elapsed) or 'cpu' (this process's CPU time: robust to other load; CPU, no workers)
+) -> dict:                          # seconds of: extraction, cache epoch, recompute epoch (and its extractor part); ratio
+    "One epoch of data loading from the feature cache versus decoding and running both extractors per clip."
+    import tempfile
+    from torch.utils.data import DataLoader
+    from vcore.action.data import read_split
+    from vcore.action.extractors import DEMO_SPEC, CachedFeatures, _Clips, extract_features, feature_cache, run_extractors
+    from vcore.action.synth import builtin_ssv2
+    from vcore.core import data_home
+    specs = {'demo': DEMO_SPEC, 'base': _BASE_SPEC}
+    if extractors not in specs: raise ValueError(f"extractors: expected one of {', '.join(map(repr, specs))}, got {extractors!r}")
+    device, spec, workers = get_device(device), specs[extractors], num_workers or 0
+    if clock not in _CLOCKS: raise ValueError(f"clock: expected one of {', '.join(map(repr, _CLOCKS))}, got {clock!r}")
+    if clock == 'cpu' and (device.type != 'cpu' or workers):
+        raise ValueError(f"clock: 'cpu' times this process's CPU work only; expected device 'cpu' and no workers, got {device}, {workers} workers")
+    now = _CLOCKS[clock]
+    root = builtin_ssv2(n_train=n_train, n_val=n_val, size=size, home=home)
+    items = read_split(root, 'train')
+    with tempfile.TemporaryDirectory(dir=home or data_home()) as tmp:
+        t0 = now()
+        fill = extract_features(root, 'train', spec, tmp, num_segments, size, device, progress=False, batch_size=batch_size, num_workers=workers)
+        extract_s = now() - t0
+        cache = feature_cache(tmp, spec, num_segments, size)
+        semantic, motion = (m.to(device) for m in cache.extractors)
+        ds = CachedFeatures(cache, items)
+        t0 = now()
+        for batch in DataLoader(ds, batch_size=batch_size, shuffle=True, num_workers=workers, generator=torch.Generator().manual_seed(0)):
+            batch = {k: v.to(device) for k, v in batch.items() if k != 'id'}
+        _sync(device); cache_s = now() - t0
+        t0, model_s = now(), 0.
+        for batch in DataLoader(_Clips(items, motion.frames, size), batch_size=batch_size, shuffle=True, num_workers=workers,
+                                collate_fn=list, generator=torch.Generator().manual_seed(0)):
+            video = torch.stack([v for _, v, _ in batch if v is not None]).to(device)
+            t1 = now()
+            run_extractors((semantic, motion), video)
+            _sync(device); model_s += now() - t1
+        recompute_s = now() - t0
+    res = dict(name='feature_cache', device=str(device), clock=clock, extractors=extractors, n_clips=len(ds), n_skipped=fill['n_skipped'],
+               sizes=dict(num_segments=num_segments, size=size, batch_size=batch_size, num_workers=workers,
+                          semantic=(semantic.grid, semantic.dim), motion=(motion.grid, motion.dim)),
+               extract_s=extract_s, cache_epoch_s=cache_s, recompute_epoch_s=recompute_s, recompute_extractors_s=model_s,
+               ratio=recompute_s / cache_s, ratio_extractors_only=model_s / cache_s)
+    print(f"feature_cache on {device} ({extractors} extractors, {len(ds)} clips of {num_segments} segments at {size} px, "
+          f"batch {batch_size}, {workers} workers, {clock} clock): filling the cache {extract_s:.1f} s once; one epoch from the cache "
+          f"{cache_s:.2f} s, recomputing {recompute_s:.1f} s ({model_s:.1f} s in the extractors, the rest decoding): "
+          f"{res['ratio']:.0f}x faster from the cache ({res['ratio_extractors_only']:.0f}x against the extractors alone)")
     return res
 
 # %% ../nbs/84_bench.ipynb #63d7ab66
