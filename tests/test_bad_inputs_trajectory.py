@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from vcore.cli import main
-from vcore.trajectory.data import make_dataset, save_trajectories
+from vcore.trajectory.data import SceneStyle, make_dataset, render_video, save_trajectories
 
 TINY = """system: trajectory
 data: {horizon: 2, n: 16, frames: 8, size: 32}
@@ -138,6 +138,8 @@ SET_CASES = {  # --set values (space-separated overrides) for the trajectory sec
     'horizon 0': ('data.horizon=0', 'data.horizon: expected a finite number > 0, got 0'),
     'n 0': ('data.n=0', 'data.n: expected a finite number > 0, got 0'),
     'augment unknown': ("data.augment=[mirror,rotate]", "data.augment[1]: expected one of 'reverse', 'mirror', got 'rotate'"),
+    'generator unknown': ('data.generator=blender', "data.generator: expected one of 'builtin', 'alt', 'alt2', got 'blender'"),
+    'generator a number': ('data.generator=2', 'data.generator: expected str, got int 2'),
     'horizon as long as the clip': ('data.horizon=6', 'too few frames for the forecast horizon: T=6 frames, horizon=6'),
     'FSQ level 1': ('model.levels=[1,5]', 'levels[0]: expected an integer >= 2, got 1'),
     'inflate into the plain CNN': ('model.encoder=cnn3d model.inflate_from=r18.pt', 'model.inflate_from: the cnn3d encoder has no I3D to inflate into'),
@@ -183,3 +185,31 @@ def test_explain_and_eval_errors(traj, tmp_path, case):
     code, err = run(*args(tmp_path, traj))
     assert code == 2 and msg in err, err
     assert 'Traceback' not in err and not (tmp_path/'out').exists()
+
+
+GENERATOR_CASES = {  # make_dataset / SceneStyle options: the error names the option
+    'generator unknown': (lambda: make_dataset(n=4, generator='pov'), "generator: expected one of 'builtin', 'alt', 'alt2' or a SceneStyle, got 'pov'"),
+    'generator not a name': (lambda: make_dataset(n=4, generator=3), "generator: expected one of 'builtin', 'alt', 'alt2' or a SceneStyle, got 3"),
+    'radius with another generator': (lambda: make_dataset(n=4, generator='alt2', radius=0.4), "radius, background, noise: set by the generator 'alt2'"),
+    'focal 0': (lambda: SceneStyle(focal=0), 'focal: expected a finite number > 0, got 0'),
+    'focal inf': (lambda: SceneStyle(focal=float('inf')), 'focal: expected a finite number > 0, got inf'),
+    'radius reversed': (lambda: SceneStyle(radius=(0.5, 0.2)), 'radius: expected (lo, hi) with 0 < lo <= hi, got (0.5, 0.2)'),
+    'radius negative': (lambda: SceneStyle(radius=(-0.1, 0.2)), 'radius: expected (lo, hi) with 0 < lo <= hi'),
+    'radius too large for the box': (lambda: make_dataset(n=4, generator=SceneStyle(radius=(1.5, 2.5))), 'radius: expected less than extent/2 = 2.0'),
+    'shading unknown': (lambda: SceneStyle(shading='toon'), "shading: expected one of 'lambert', 'phong', 'flat', got 'toon'"),
+    'light zero': (lambda: SceneStyle(light=(0, 0, 0)), 'light: expected 3 finite numbers, not all 0'),
+    'light of two': (lambda: SceneStyle(light=(1, 0)), 'light: expected 3 finite numbers'),
+    'backgrounds unknown': (lambda: SceneStyle(backgrounds=('plain', 'sky')), "backgrounds: expected a non-empty list of 'plain', 'textured', 'gradient', 'clutter', got ('plain', 'sky')"),
+    'backgrounds empty': (lambda: SceneStyle(backgrounds=()), 'backgrounds: expected a non-empty list'),
+    'noise 1': (lambda: SceneStyle(noise=1.0), 'noise: expected a fraction in [0, 1), got 1.0'),
+    'blur negative': (lambda: SceneStyle(blur=-0.5), 'blur: expected a finite number >= 0, got -0.5'),
+    'render shading unknown': (lambda: render_video([[0, 0, 3.]], np.random.default_rng(0), shading='gouraud'), "shading: expected one of 'lambert', 'phong', 'flat'"),
+    'render background unknown': (lambda: render_video([[0, 0, 3.]], np.random.default_rng(0), background='sky'), "background: expected one of 'plain', 'textured', 'gradient', 'clutter'"),
+}
+
+
+@pytest.mark.parametrize('case', list(GENERATOR_CASES))
+def test_bad_generator_options(case):
+    make, msg = GENERATOR_CASES[case]
+    with pytest.raises(ValueError) as e: make()
+    assert msg in str(e.value), str(e.value)

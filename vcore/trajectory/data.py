@@ -4,6 +4,8 @@
 
 # %% ../../nbs/20_trajectory.data.ipynb #44e9d03c
 from __future__ import annotations
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +19,10 @@ from torch.utils.data import Dataset
 from ..core import atomic_write, check_array, positive_float, positive_int, require_keys
 
 # %% auto #0
-__all__ = ['CLASS_NAMES', 'TRAJECTORY_KEYS', 'OPTIONAL_TRAJECTORY_KEYS', 'AUGMENTATIONS', 'project', 'sample_trajectory',
-           'trajectory_positions', 'render_video', 'make_dataset', 'load_trajectories', 'save_trajectories',
-           'scene_extent', 'read_video', 'write_video', 'reverse_time', 'mirror_x', 'TrajectoryDataset']
+__all__ = ['CLASS_NAMES', 'GENERATORS', 'TRAJECTORY_KEYS', 'OPTIONAL_TRAJECTORY_KEYS', 'AUGMENTATIONS', 'project',
+           'sample_trajectory', 'trajectory_positions', 'render_video', 'SceneStyle', 'make_dataset',
+           'load_trajectories', 'save_trajectories', 'scene_extent', 'read_video', 'write_video', 'reverse_time',
+           'mirror_x', 'TrajectoryDataset']
 
 # %% ../../nbs/20_trajectory.data.ipynb #e5cfeca7
 CLASS_NAMES = ('linear', 'circular', 'helical', 'parabolic')  # label i is CLASS_NAMES[i]
@@ -159,10 +162,12 @@ def trajectory_positions(
 # %% ../../nbs/20_trajectory.data.ipynb #e63b926c
 _LIGHT = np.array([-0.35, 0.45, -0.82]) / np.linalg.norm([-0.35, 0.45, -0.82])   # towards the light: up, left, camera side
 _AMBIENT = 0.25
+_SPECULAR, _SHININESS = 0.6, 24.   # Blinn-Phong highlight: strength and exponent
+SHADINGS = ('lambert', 'phong', 'flat')
 _GAUSS = ndtri((np.arange(65536) + 0.5) / 65536).astype(np.float32)  # standard normal quantiles: inverse-CDF sampling from 16-bit draws
 
-def _sphere(uv: np.ndarray, r: np.ndarray, size: int) -> tuple[np.ndarray, ...]:
-    "Coverage and Lambert shading (T, P, P) of discs centred at `uv` (T, 2) with radii `r` (T,), on a P×P window around each disc; and the window's rows (T, P, 1) and columns (T, 1, P)."
+def _sphere(uv: np.ndarray, r: np.ndarray, size: int, light: np.ndarray=_LIGHT, shading: str='lambert') -> tuple[np.ndarray, ...]:
+    "Coverage and shading (Lambert, Lambert plus a Blinn-Phong highlight, or flat) (T, P, P) of discs centred at `uv` (T, 2) with radii `r` (T,), on a P×P window around each disc; and the window's rows (T, P, 1) and columns (T, 1, P)."
     uv, r = uv.astype(np.float32), np.asarray(r, np.float32)
     P = min(size, int(np.ceil(2 * r.max())) + 3)                          # holds every pixel within r + 1/2 of a centre
     lo = np.clip(np.floor(uv - r[:, None] - 1), 0, size - P).astype(np.int64)
@@ -174,14 +179,46 @@ def _sphere(uv: np.ndarray, r: np.ndarray, size: int) -> tuple[np.ndarray, ...]:
     d = np.sqrt(dx ** 2 + dy ** 2)                                        # (T, P, P)
     cover = np.clip(r - d + 0.5, 0, 1)
     nz = np.sqrt(np.clip(1 - (d / r) ** 2, 0, 1))
-    lam = np.clip((dx * _LIGHT[0] - dy * _LIGHT[1]) / r - nz * _LIGHT[2], 0, None)
-    return cover, (_AMBIENT + (1 - _AMBIENT) * lam).astype(np.float32), rows, cols
+    if shading == 'flat': return cover, np.ones_like(cover, dtype=np.float32), rows, cols
+    lam = np.clip((dx * light[0] - dy * light[1]) / r - nz * light[2], 0, None)
+    shade = _AMBIENT + (1 - _AMBIENT) * lam
+    if shading == 'phong':                                                # half-way vector between light and viewer (-z)
+        h = (light - [0, 0, 1]) / np.linalg.norm(light - [0, 0, 1])
+        shade = shade + _SPECULAR * np.clip((dx * h[0] - dy * h[1]) / r - nz * h[2], 0, None) ** _SHININESS
+    return cover, shade.astype(np.float32), rows, cols
+
+def _unit(v, name: str) -> np.ndarray:
+    "`v` as a unit 3-vector, or a ValueError naming `name`."
+    a = np.asarray(v, dtype=np.float64) if not isinstance(v, (str, bytes)) else np.zeros(0)
+    if a.shape != (3,) or not np.isfinite(a).all() or not np.linalg.norm(a) > 0:
+        raise ValueError(f"{name}: expected 3 finite numbers, not all 0 (a direction x, y, z), got {v!r}")
+    return a / np.linalg.norm(a)
 
 def _texture(rng, size: int) -> np.ndarray:
     "(size, size) smooth random texture in [0, 1]: blurred white noise at two scales."
     tex = sum(a * gaussian_filter(rng.standard_normal((size, size)), size * s, mode='wrap')
               for a, s in ((1., 1 / 12), (0.4, 1 / 32)))
     return (tex - tex.min()) / max(np.ptp(tex), 1e-12)
+
+BACKGROUNDS = ('plain', 'textured', 'gradient', 'clutter')
+
+def _background(kind: str, rng, size: int) -> np.ndarray:
+    "A static background, (3,) or (size, size, 3) float32 in 0..255: a plain colour, a smooth texture, a linear ramp between two colours, or a plain colour with 6-12 still discs and squares."
+    if kind == 'plain': return 255 * rng.uniform(0.05, 0.4, 3).astype(np.float32)
+    lo_c, hi_c = 255 * rng.uniform(0.05, 0.45, (2, 3)).astype(np.float32)
+    if kind == 'textured': return lo_c + (hi_c - lo_c) * _texture(rng, size).astype(np.float32)[..., None]
+    yy, xx = np.mgrid[:size, :size] + 0.5
+    if kind == 'gradient':
+        a = rng.uniform(0, 2 * np.pi)
+        ramp = (np.cos(a) * xx + np.sin(a) * yy) / size
+        ramp = (ramp - ramp.min()) / np.ptp(ramp)
+        return (lo_c + (hi_c - lo_c) * ramp[..., None]).astype(np.float32)
+    bg = np.empty((size, size, 3), np.float32); bg[:] = lo_c
+    for _ in range(rng.integers(6, 13)):                                   # clutter: still distractors, some as bright as the sphere
+        (cx, cy), s = rng.uniform(0, size, 2), rng.uniform(0.02, 0.08) * size
+        blob = np.hypot(xx - cx, yy - cy) < s if rng.random() < 0.5 else (np.abs(xx - cx) < s) & (np.abs(yy - cy) < s)
+        bg[blob] = 255 * rng.uniform(0.1, 0.8, 3)
+    return bg
 
 # %% ../../nbs/20_trajectory.data.ipynb #9309f0b6
 def render_video(
@@ -190,36 +227,86 @@ def render_video(
     size: int=64,            # image side H = W
     radius: float=0.35,      # sphere radius in scene units
     focal: float|None=None,  # focal length in pixels; None: 0.625*size
-    background: str='plain', # 'plain' or 'textured'
+    background: str='plain', # one of `BACKGROUNDS`: 'plain', 'textured', 'gradient', 'clutter'
     noise: float=0.02,       # std of the Gaussian sensor noise, as a fraction of full scale
+    shading: str='lambert',  # one of `SHADINGS`: 'lambert', 'phong' (plus a specular highlight) or 'flat'
+    light=None,              # (3,) direction towards the light, camera frame; None: up, left, camera side
+    blur: float=0.,          # std of a Gaussian blur of every frame, pixels (optics), before the sensor noise
 ) -> np.ndarray:             # (T, size, size, 3) uint8
-    "Render a Lambert-shaded sphere moving along `positions` through a pinhole camera, over a plain or textured background."
+    "Render a shaded sphere moving along `positions` through a pinhole camera, over a still background."
     P = np.asarray(positions, dtype=np.float64)
     if P.ndim != 2 or P.shape[1] != 3: raise ValueError(f"positions: expected shape (T, 3), got {P.shape}")
     if not np.isfinite(P).all(): raise ValueError("positions: expected finite values, got NaN or inf")
-    if background not in ('plain', 'textured'): raise ValueError(f"background: expected 'plain' or 'textured', got {background!r}")
+    if background not in BACKGROUNDS: raise ValueError(f"background: expected one of {', '.join(map(repr, BACKGROUNDS))}, got {background!r}")
+    if shading not in SHADINGS: raise ValueError(f"shading: expected one of {', '.join(map(repr, SHADINGS))}, got {shading!r}")
+    light = _LIGHT if light is None else _unit(light, 'light')
+    blur = positive_float(blur, 'blur', allow_zero=True)
     size, radius = positive_int(size, 'size'), positive_float(radius, 'radius')
     if not 0 <= noise < 1: raise ValueError(f"noise: expected a fraction in [0, 1), got {noise!r}")
     f = _default_focal(size) if focal is None else positive_float(focal, 'focal')
-    cover, shade, rows, cols = _sphere(project(P, size, f), f * radius / P[:, 2], size)
+    cover, shade, rows, cols = _sphere(project(P, size, f), f * radius / P[:, 2], size, light, shading)
     albedo = 255 * rng.uniform(0.6, 1.0, 3).astype(np.float32)
-    if background == 'plain': bg = 255 * rng.uniform(0.05, 0.4, 3).astype(np.float32)
-    else:
-        lo_c, hi_c = 255 * rng.uniform(0.05, 0.45, (2, 3)).astype(np.float32)
-        bg = lo_c + (hi_c - lo_c) * _texture(rng, size).astype(np.float32)[..., None]
+    bg = _background(background, rng, size)
     img = np.empty((len(P), size, size, 3), np.float32)
     img[:] = bg
     win = (np.arange(len(P))[:, None, None], rows, cols)                  # each frame's window around its sphere
     img[win] += cover[..., None] * (shade[..., None] * albedo - img[win])
+    if blur: img = gaussian_filter(img, (0, blur, blur, 0), mode='nearest')
     img += np.take(_GAUSS * (255 * noise) + 0.5, rng.integers(0, len(_GAUSS), img.shape, dtype=np.uint16)) if noise else 0.5
     np.clip(img, 0, 255, out=img)                                         # + 0.5 then truncation: rounding to uint8
     return img.astype(np.uint8)
+
+# %% ../../nbs/20_trajectory.data.ipynb #ee3c6ff1
+@dataclass(frozen=True)
+class SceneStyle:
+    "How a generator draws its clips: camera, sphere size law, shading, backgrounds and sensor; every field is checked, the error naming it."
+    focal: float = 0.625                 # focal length as a fraction of the image side (0.625: a 77° field of view)
+    radius: tuple = (0.35, 0.35)         # sphere radius drawn per clip uniformly in [lo, hi], scene units
+    shading: str = 'lambert'             # one of `SHADINGS`
+    light: tuple|None = None             # direction towards the light, camera frame; None: up, left, camera side
+    backgrounds: tuple = ('textured', 'plain')  # drawn per clip with equal probability, from `BACKGROUNDS`
+    noise: float = 0.02                  # sensor noise std, fraction of full scale
+    blur: float = 0.                     # Gaussian blur of every frame, pixels
+
+    def __post_init__(self):
+        positive_float(self.focal, 'focal')
+        r = self.radius
+        if isinstance(r, (str, bytes)) or not hasattr(r, '__len__') or len(r) != 2 or not all(isinstance(x, (int, float)) and 0 < x < np.inf for x in r) or r[0] > r[1]:
+            raise ValueError(f"radius: expected (lo, hi) with 0 < lo <= hi, got {r!r}")
+        if self.shading not in SHADINGS: raise ValueError(f"shading: expected one of {', '.join(map(repr, SHADINGS))}, got {self.shading!r}")
+        if self.light is not None: _unit(self.light, 'light')
+        bgs = self.backgrounds
+        if isinstance(bgs, str) or not bgs or any(b not in BACKGROUNDS for b in bgs):
+            raise ValueError(f"backgrounds: expected a non-empty list of {', '.join(map(repr, BACKGROUNDS))}, got {bgs!r}")
+        if not (isinstance(self.noise, (int, float)) and 0 <= self.noise < 1): raise ValueError(f"noise: expected a fraction in [0, 1), got {self.noise!r}")
+        positive_float(self.blur, 'blur', allow_zero=True)
+        object.__setattr__(self, 'radius', tuple(map(float, r))); object.__setattr__(self, 'backgrounds', tuple(bgs))
+
+GENERATORS = {  # name: how it draws; see the table above
+    'builtin': SceneStyle(),
+    'alt': SceneStyle(focal=0.8, radius=(0.25, 0.5), shading='phong', light=(0.5, 0.6, -0.62), backgrounds=('gradient', 'plain'),
+                      noise=0.04, blur=0.7),
+    'alt2': SceneStyle(focal=0.45, radius=(0.3, 0.6), shading='flat', backgrounds=('clutter', 'textured'), noise=0.05, blur=0.4)}
 
 # %% ../../nbs/20_trajectory.data.ipynb #7f7ce454
 TRAJECTORY_KEYS = {  # key: (axes, dtype) every trajectory file holds; axes with the same letter must agree
     'videos': ('N T H W 3', 'uint8'), 'labels': ('N', 'int64'), 'positions': ('N T 3', 'float32'),
     'class_names': ('C', 'str'), 'fps': ('', 'float')}
 OPTIONAL_TRAJECTORY_KEYS = {'extent': ('', 'float')}  # side of the world box, for errors as a fraction of the scene
+
+def _style(generator, radius, background, noise) -> SceneStyle:
+    "The generator's `SceneStyle`; the built-in one with `make_dataset`'s own radius, background and noise."
+    if isinstance(generator, SceneStyle): style = generator
+    elif isinstance(generator, str) and generator in GENERATORS: style = GENERATORS[generator]
+    else: raise ValueError(f"generator: expected one of {', '.join(map(repr, GENERATORS))} or a SceneStyle, got {generator!r}")
+    if background not in ('plain', 'textured', 'mixed'):
+        raise ValueError(f"background: expected 'plain', 'textured' or 'mixed', got {background!r}")
+    if generator != 'builtin':
+        if (radius, background, noise) != (0.35, 'mixed', 0.02):
+            raise ValueError(f"radius, background, noise: set by the generator {generator!r} (its SceneStyle); change them there")
+        return style
+    return dataclasses.replace(style, radius=(radius, radius), noise=noise,
+                               backgrounds=('textured', 'plain') if background == 'mixed' else (background,))
 
 def make_dataset(
     n: int=1200,             # number of clips
@@ -228,23 +315,26 @@ def make_dataset(
     fps: float=8.0,
     seed: int=0,
     extent: float=4.0,       # side of the world box
-    radius: float=0.35,      # sphere radius
-    background: str='mixed', # 'plain', 'textured', or 'mixed' (each clip textured with probability 1/2)
-    noise: float=0.02,       # sensor noise, fraction of full scale
+    radius: float=0.35,      # sphere radius (the built-in generator; the others carry their own size law)
+    background: str='mixed', # 'plain', 'textured', or 'mixed' (each clip textured with probability 1/2); the built-in generator only
+    noise: float=0.02,       # sensor noise, fraction of full scale; the built-in generator only
     process_noise: float=0.02, # see `sample_trajectory`
+    generator: str|SceneStyle='builtin', # a name in `GENERATORS`, or a `SceneStyle`
 ) -> dict:                   # videos, labels, positions, class_names, fps, extent (see `TRAJECTORY_KEYS`)
-    "Render `n` clips of the four motion classes, balanced and shuffled, deterministic in `seed`."
+    "Render `n` clips of the four motion classes, balanced and shuffled, deterministic in `seed`, drawn the way `generator` says."
     n, T, size = positive_int(n, 'n'), positive_int(frames, 'frames', 2), positive_int(size, 'size', 8)
-    if background not in ('plain', 'textured', 'mixed'):
-        raise ValueError(f"background: expected 'plain', 'textured' or 'mixed', got {background!r}")
+    style = _style(generator, radius, background, noise)
     labels = np.random.default_rng(seed).permutation(np.arange(n) % len(CLASS_NAMES)).astype(np.int64)
     videos = np.empty((n, T, size, size, 3), np.uint8)
     positions = np.empty((n, T, 3), np.float32)
     for i, label in enumerate(labels):
         rng = np.random.default_rng([seed, i])
-        positions[i] = trajectory_positions(label, rng, T, fps, extent=extent, radius=radius, process_noise=process_noise)
-        bg = background if background != 'mixed' else ('textured' if rng.random() < 0.5 else 'plain')
-        videos[i] = render_video(positions[i], rng, size, radius, background=bg, noise=noise)
+        lo, hi = style.radius
+        r = lo if lo == hi else rng.uniform(lo, hi)
+        positions[i] = trajectory_positions(label, rng, T, fps, extent=extent, radius=r, process_noise=process_noise)
+        bgs = style.backgrounds
+        bg = bgs[0] if len(bgs) == 1 else bgs[min(int(rng.random() * len(bgs)), len(bgs) - 1)]
+        videos[i] = render_video(positions[i], rng, size, r, style.focal * size, bg, style.noise, style.shading, style.light, style.blur)
     return {'videos': videos, 'labels': labels, 'positions': positions, 'class_names': CLASS_NAMES,
             'fps': float(fps), 'extent': float(extent)}
 

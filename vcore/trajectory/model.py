@@ -25,7 +25,7 @@ from ..layers.quantize import codebook_stats
 from ..layers.transformer import Encoder
 from ..metrics import confusion_matrix, mae, matthews_corrcoef, rmse
 from ..train import collect_predictions, demo_row, run_preset, unwrap
-from .data import AUGMENTATIONS, CLASS_NAMES, TrajectoryDataset, load_trajectories, make_dataset
+from .data import AUGMENTATIONS, CLASS_NAMES, GENERATORS, TrajectoryDataset, load_trajectories, make_dataset
 from .i3d import I3D, load_inflated
 from .vqvae import SequenceVQVAE
 
@@ -47,6 +47,7 @@ class TrajData:
     horizon: int = ranged(4, 'positive')        # K: the last K frames are forecast, the first T - K observed
     val_frac: float = ranged(0.2, 'fraction')   # held-out fraction (stratified by class)
     seed: int = ranged(0, 'nonneg')             # built-in set and split
+    generator: str = ranged('builtin', tuple(GENERATORS))  # built-in set: how its clips are drawn (`vcore.trajectory.data.GENERATORS`)
     augment: bool|list[str] = False             # training clips also served reversed / mirrored: True for both, or names from `AUGMENTATIONS`
 
     def __post_init__(self):
@@ -459,14 +460,14 @@ class _Clips(TrajectoryDataset):
         return {**super().__getitem__(i), 'extent': torch.tensor(self.extent, dtype=torch.float32)}
 
 @functools.lru_cache(maxsize=2)
-def _builtin(n: int, frames: int, size: int, seed: int) -> dict:
-    return make_dataset(n=n, frames=frames, size=size, seed=seed)
+def _builtin(n: int, frames: int, size: int, seed: int, generator: str='builtin') -> dict:
+    return make_dataset(n=n, frames=frames, size=size, seed=seed, generator=generator)
 
 # %% ../../nbs/23_trajectory.model.ipynb #8f29b131
 def data_of(cfg: Config) -> dict:
     "The trajectory arrays the config names: its file, or the built-in rendered set."
     d = cfg.data
-    return load_trajectories(d.path) if d.path else _builtin(d.n, d.frames, d.size, d.seed)
+    return load_trajectories(d.path) if d.path else _builtin(d.n, d.frames, d.size, d.seed, d.generator)
 
 def build_data(cfg: Config) -> tuple[Dataset, Dataset]:
     "Stratified, seeded train / validation split of the configured clips."
@@ -474,7 +475,7 @@ def build_data(cfg: Config) -> tuple[Dataset, Dataset]:
     arrays = data_of(cfg)
     tr, va = split_indices(arrays['labels'], d.val_frac, d.seed)
     augment = tuple(AUGMENTATIONS) if d.augment is True else d.augment or ()
-    where = d.path or 'the built-in set'
+    where = d.path or f'the built-in set (generator {d.generator!r})'
     return _Clips(arrays, tr, d.horizon, augment, where), _Clips(arrays, va, d.horizon, where=where)
 
 def resolve(cfg: Config, train_ds) -> Config:
