@@ -85,6 +85,7 @@ def bench_attention(
 
 # %% ../nbs/84_bench.ipynb #0c9b7146
 import importlib.util
+import time
 from einops import rearrange
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -109,6 +110,8 @@ def _step_flops(step):
     with FlopCounterMode(display=False, custom_mapping=_CPU_ATTENTION_FLOPS) as counter: step()
     return counter.get_total_flops()
 
+_CLOCKS = {'wall': time.perf_counter, 'cpu': time.process_time}
+
 def _best_rates(steps, rounds, min_run_time, clock=None):
     "Calls per second of each step, timed in interleaved rounds so that a change of machine load hits all alike; the best round counts. `clock`: a timer function (default: elapsed time)."
     for step in steps.values(): step()  # warm-up
@@ -128,8 +131,8 @@ def _dtype(dtype, device):
     return d
 
 # %% ../nbs/84_bench.ipynb #71294842
-def _vit_pytorch_step(stim, B, T, H, W, tubelet, dim, depth, num_heads, mlp_dim):
-    "A forward+backward step of vit-pytorch's factorised-self-attention ViViT on `stim` (B, 1, T, H, W)."
+def _vit_pytorch_step(stim, B, T, H, W, tubelet, dim, depth, num_heads, mlp_dim, wrap=lambda m: m):
+    "Forward+backward steps of vit-pytorch's factorised-self-attention ViViT on `stim` (B, 1, T, H, W): `wrap`ped (timed) and plain (FLOPs)."
     if importlib.util.find_spec('vit_pytorch') is None:
         raise ImportError("vit-pytorch is not installed (pip install 'vcore[bench]')")
     from vit_pytorch.vivit import ViViT
@@ -137,10 +140,11 @@ def _vit_pytorch_step(stim, B, T, H, W, tubelet, dim, depth, num_heads, mlp_dim)
                   num_classes=1, dim=dim, spatial_depth=depth, temporal_depth=depth, heads=num_heads,
                   mlp_dim=mlp_dim, pool='mean', channels=1, dim_head=dim // num_heads,
                   variant='factorized_self_attention').to(stim.device)
-    return lambda: model(stim).sum().backward()
+    fast = wrap(model)
+    return (lambda: fast(stim).sum().backward()), (lambda: model(stim).sum().backward())
 
-def _timesformer_step(stim, B, T, H, W, tubelet, dim, depth, num_heads, mlp_dim):
-    "A forward+backward step of transformers' TimeSformer (divided space-time) on the same token grid."
+def _timesformer_step(stim, B, T, H, W, tubelet, dim, depth, num_heads, mlp_dim, wrap=lambda m: m):
+    "Forward+backward steps of transformers' TimeSformer (divided space-time) on the same token grid: `wrap`ped and plain."
     tt, th, tw = tubelet
     if H != W or th != tw:
         raise ValueError(f"TimesformerModel needs square frames and patches, got H={H}, W={W}, patch ({th}, {tw})")
@@ -150,7 +154,8 @@ def _timesformer_step(stim, B, T, H, W, tubelet, dim, depth, num_heads, mlp_dim)
                             attention_type='divided_space_time')
     model = TimesformerModel(cfg).to(stim.device)
     frames = rearrange(stim[:, :, ::tt], 'b c t h w -> b t c h w').contiguous()  # one 2-D frame per time step
-    return lambda: model(pixel_values=frames).last_hidden_state.sum().backward()
+    fast = wrap(model)
+    return (lambda: fast(pixel_values=frames).last_hidden_state.sum().backward()), (lambda: model(pixel_values=frames).last_hidden_state.sum().backward())
 
 _VIVIT_PEERS = {'vit_pytorch': ("vit-pytorch ViViT", _vit_pytorch_step),
                 'timesformer': ("transformers TimeSformer", _timesformer_step)}
@@ -176,7 +181,10 @@ def bench_vivit(
     tubelet: tuple[int, int, int]=(2, 4, 4), # (tt, th, tw); T, H, W must be multiples
     dim: int|None=None,              # width; default 256 (CPU) or 384 (CUDA)
     depth: int|None=None,            # spatial and temporal attention layers, each; default 2 (CPU) or 6 (CUDA)
-    peer_depth: int|None=None,       # layers of each peer; default depth (matched); 3*depth/2 matches the core's linear-layer FLOPs
+    peer_depth: int|None=None,       # layers of each peer; default round(3*depth/2), which matches the core's FLOPs
+    equal_depth: bool=True,          # also time the peers at the core's depth, printed second
+    compile: bool=False,             # `torch.compile` every model (core and peers alike) before timing
+    clock: str='wall',               # 'wall' (elapsed) or 'cpu' (this process's CPU time, steadier on a shared machine)
     num_heads: int|None=None,        # attention heads; default 4 (CPU) or 6 (CUDA)
     mlp_ratio: float=4.,             # MLP hidden width / dim, in every model
     dtype: str|None=None,            # 'float32', 'bfloat16' or 'float16' (autocast); default float32 (CPU), bfloat16 (CUDA)
@@ -191,9 +199,10 @@ def bench_vivit(
     B, T, H, dim, depth, num_heads = (v if v is not None else size[k] for k, v in
                                       dict(B=B, T=T, H=H, dim=dim, depth=depth, num_heads=num_heads).items())
     W = H if W is None else W
-    peer_depth = depth if peer_depth is None else peer_depth
+    peer_depth = max(1, round(1.5 * depth)) if peer_depth is None else peer_depth
     if not isinstance(peer_depth, int) or isinstance(peer_depth, bool) or peer_depth < 1:
         raise ValueError(f"peer_depth: expected a positive int (layers of each peer), got {peer_depth!r}")
+    if clock not in _CLOCKS: raise ValueError(f"clock: expected one of {', '.join(map(repr, _CLOCKS))}, got {clock!r}")
     min_run_time = size['min_run_time'] if min_run_time is None else min_run_time
     matmul_size = matmul_size or size['matmul_size']
     dtype, mlp_dim = _dtype(dtype, device), int(mlp_ratio * dim)
@@ -203,46 +212,55 @@ def bench_vivit(
         def run():
             with torch.autocast(**amp): step()
         return run
+    if compile: torch._dynamo.reset()   # no graphs cached by earlier calls
+    wrap = torch.compile if compile else (lambda m: m)
 
     stim = torch.randn(B, 1, T, H, W, device=device, generator=torch.Generator(device).manual_seed(0))
     core = ViViTCore(dim, depth, depth, num_heads, mlp_ratio, tubelet).to(device)
     grid = (T // tubelet[0], H // tubelet[1], W // tubelet[2])  # the core raises below unless they divide
-    steps = {'core': autocast(lambda: core(stim).sum().backward())}
-    flops, notes = {'core': _step_flops(steps['core']) / B}, list(_VIVIT_NOTES)
-    for key, (label, make) in _VIVIT_PEERS.items():
-        try:  # counting FLOPs runs one step: a peer that cannot run this configuration fails here
-            steps[key] = autocast(make(stim, B, T, H, W, tuple(tubelet), dim, peer_depth, num_heads, mlp_dim))
-            flops[key] = _step_flops(steps[key]) / B
-        except Exception as e:  # reported, not fatal
-            steps.pop(key, None)
-            notes.append(f"{label} could not run this configuration: {type(e).__name__}: {e}")
+    flops, notes = {'core': _step_flops(autocast(lambda: core(stim).sum().backward())) / B}, list(_VIVIT_NOTES)
+    fast_core = wrap(core)
+    steps = {'core': autocast(lambda: fast_core(stim).sum().backward())}
+    depths = {'': peer_depth, **({'_equal_depth': depth} if equal_depth and depth != peer_depth else {})}
+    for suffix, d in depths.items():
+        for key, (label, make) in _VIVIT_PEERS.items():
+            try:  # counting FLOPs runs one step: a peer that cannot run this configuration fails here
+                step = make(stim, B, T, H, W, tuple(tubelet), dim, d, num_heads, mlp_dim, wrap)
+                flops[key + suffix] = _step_flops(autocast(step[1])) / B
+                steps[key + suffix] = autocast(step[0])
+            except Exception as e:  # reported, not fatal
+                if suffix == '': notes.append(f"{label} could not run this configuration: {type(e).__name__}: {e}")
     a, b = (torch.randn(matmul_size, matmul_size, device=device, dtype=dtype) for _ in range(2))
-    rates = _best_rates({**steps, 'matmul': lambda: torch.matmul(a, b)}, rounds, min_run_time)
+    rates = _best_rates({**steps, 'matmul': lambda: torch.matmul(a, b)}, rounds, min_run_time, _CLOCKS[clock])
 
     core_rate, core_flops = B * rates['core'], flops['core']
     matmul_flops = 2 * matmul_size ** 3 * rates['matmul']
-    res = dict(name='vivit', device=str(device), dtype=str(dtype).removeprefix('torch.'),
+    res = dict(name='vivit', device=str(device), dtype=str(dtype).removeprefix('torch.'), compiled=bool(compile), clock=clock,
                sizes=dict(B=B, T=T, H=H, W=W, tubelet=tuple(tubelet), grid=grid, dim=dim, depth=depth, peer_depth=peer_depth,
                           num_heads=num_heads, mlp_dim=mlp_dim),
                core_samples_per_s=core_rate, core_flops_per_sample=core_flops)
-    lines = []
-    for key, (label, _) in _VIVIT_PEERS.items():
-        rate = B * rates[key] if key in steps else None
-        res.update({f'{key}_samples_per_s': rate, f'{key}_flops_per_sample': flops.get(key),
-                    f'ratio_{key}': core_rate / rate if rate else None,
-                    f'ratio_{key}_per_flop': core_rate * core_flops / (rate * flops[key]) if rate else None})
-        lines.append(f"  {label:26s} " + (f"{rate:9.2f} samples/s {flops[key] / 1e9:9.3f} GFLOP/sample   "
-                                          f"vcore/peer {res[f'ratio_{key}']:.2f}x, per FLOP {res[f'ratio_{key}_per_flop']:.2f}x"
-                                          if rate else "could not run (see notes)"))
+    lines = {}
+    for suffix, d in depths.items():
+        lines[suffix] = [f"  peers at {d} layers" + (" (matched FLOPs):" if suffix == '' else " (the core's depth):")]
+        for key, (label, _) in _VIVIT_PEERS.items():
+            k = key + suffix
+            rate = B * rates[k] if k in steps else None
+            res.update({f'{k}_samples_per_s': rate, f'{k}_flops_per_sample': flops.get(k),
+                        f'ratio_{k}': core_rate / rate if rate else None,
+                        f'ratio_{k}_per_flop': core_rate * core_flops / (rate * flops[k]) if rate else None})
+            lines[suffix].append(f"  {label:26s} " + (f"{rate:9.2f} samples/s {flops[k] / 1e9:9.3f} GFLOP/sample   "
+                                                      f"vcore/peer {res[f'ratio_{k}']:.2f}x, per FLOP {res[f'ratio_{k}_per_flop']:.2f}x"
+                                                      if rate else "could not run (see notes)"))
     peer_rates = [res[f'{key}_samples_per_s'] for key in _VIVIT_PEERS if res[f'{key}_samples_per_s']]
     ceiling = matmul_flops / core_flops  # samples/s if every FLOP of the core ran at torch.matmul's rate
     res.update(core_flop_per_s=core_flops * core_rate, matmul_flop_per_s=matmul_flops,
                matmul_fraction=core_flops * core_rate / matmul_flops, core_ceiling_samples_per_s=ceiling,
                ceiling_ratio=ceiling / max(peer_rates) if peer_rates else None, notes=notes)
-    print(f"vivit on {device} ({res['dtype']}; B={B}, T={T}, H={H}, W={W}, tubelet {tuple(tubelet)} -> grid {grid}, "
-          f"dim={dim}, depth {depth} space + {depth} time (peers {peer_depth} layers), heads {num_heads}, MLP {mlp_dim}; forward+backward)")
+    print(f"vivit on {device} ({res['dtype']}{', compiled' if compile else ''}, {clock} clock; B={B}, T={T}, H={H}, W={W}, "
+          f"tubelet {tuple(tubelet)} -> grid {grid}, dim={dim}, depth {depth} space + {depth} time, heads {num_heads}, "
+          f"MLP {mlp_dim}; forward+backward)")
     print(f"  {'vcore ViViTCore':26s} {core_rate:9.2f} samples/s {core_flops / 1e9:9.3f} GFLOP/sample")
-    print('\n'.join(lines))
+    print('\n'.join(line for suffix in depths for line in lines[suffix]))
     print(f"  vcore achieved {res['core_flop_per_s'] / 1e9:.1f} GFLOP/s = {res['matmul_fraction']:.2f}x of torch.matmul "
           f"({matmul_size}x{matmul_size} {res['dtype']}: {matmul_flops / 1e9:.1f} GFLOP/s)")
     print(f"  ceiling: at torch.matmul's FLOP/s the core would run {ceiling:.2f} samples/s" +
@@ -251,13 +269,9 @@ def bench_vivit(
     return res
 
 # %% ../nbs/84_bench.ipynb #6a828bc1
-import time
-
 from vcore.layers.moe import SparseMoE, qwen3_moe_block
 
 _MOE_IMPLS = {'vcore': 'vcore', 'vcore_loop': 'vcore loop', 'eager': 'tf eager', 'grouped_mm': 'tf grouped_mm'}
-
-_CLOCKS = {'wall': time.perf_counter, 'cpu': time.process_time}
 
 def _backward_step(model, x, g):
     "The forward and backward pass of a training step of `model` at input `x` with output gradient `g`."

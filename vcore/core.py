@@ -347,6 +347,7 @@ class TrainConfig:
     seed: int = ranged(0, 'nonneg')
     device: str = 'auto'                           # 'auto', 'cpu', 'cuda' or 'cuda:N'
     amp: bool = True                               # bf16 autocast on CUDA (no effect on CPU)
+    compile: bool = False                          # `torch.compile` the model for training steps (evaluation runs it as built)
 
 @dataclass
 class Config:

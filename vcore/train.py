@@ -120,6 +120,7 @@ class Trainer:
             warmup_cosine, warmup=tc.warmup_steps, total=tc.steps, min_ratio=tc.min_lr_ratio))
         # multi-session models leave other sessions' readouts unused in a step: DDP must allow that
         self.net = DistributedDataParallel(self.model, find_unused_parameters=True) if self.world > 1 else self.model
+        if tc.compile: self.net = torch.compile(self.net)   # training steps only; evaluation and checkpoints use self.model
         self.step, self.best, self.bad_evals, self.metrics = 0, None, 0, {}
         self.log_acc, self.log_n, self.log_lines = {}, 0, []   # training-loss sums since the last log line, and the log
         self.steps_per_epoch = len(self._epoch_batches(0)) // tc.accum_steps
