@@ -76,3 +76,14 @@ def test_demo_and_figures_on_the_toy_system(tmp_path):
     readme.write_text('no markers')
     r = vcore_main('figures', '--systems', 'toy', '--out', tmp_path/'other', '--figures', figs, '--readme', readme)
     assert r.returncode == 2 and 'expected the markers' in r.stderr and not (tmp_path/'other').exists(), r.stderr
+
+
+def test_demo_runs_stages_in_worker_processes(tmp_path):
+    "`--jobs 2`: each stage in a one-thread worker process, its output in <out>/<system>.log, the same summary table."
+    figs = tmp_path/'figures'
+    r = vcore('demo', '--systems', 'toy', '--jobs', '2', '--out', tmp_path/'demo', '--figures', figs, '--device', 'cpu')
+    assert r.returncode == 0, r.stderr
+    assert 'toy: done at' in r.stdout and '| toy | toy_demo | top-1 |' in (figs/'demo_summary.md').read_text(), r.stdout
+    assert (tmp_path/'demo'/'toy.log').stat().st_size > 0 and (tmp_path/'demo'/'toy'/'best.pt').is_file()
+    r = vcore('demo', '--systems', 'toy', '--jobs', '0', '--out', tmp_path/'d2')
+    assert r.returncode == 2 and '--jobs: expected an int >= 1, got 0' in r.stderr, r.stderr

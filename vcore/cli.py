@@ -108,16 +108,51 @@ def _expected(recipes: dict, which: int) -> str:
     known = [r.demo_minutes[which] for r in recipes.values() if r.demo is not None and r.demo_minutes]
     return f"about {sum(known):.0f} min on 2 CPU cores" if known else "time unknown"
 
-def _tour(recipes: dict, out, figures, device, full: bool, reuse: bool) -> tuple[dict, list]:
-    "Each recipe's demo in turn, one stage per system; their results and summary rows."
-    res, rows, todo = {}, [], [n for n, r in recipes.items() if r.demo is not None]
-    for i, name in enumerate(todo, 1):
-        start = time.time()
-        print(f'[{i}/{len(todo)}] {name}', flush=True)
-        res[name] = recipes[name].demo(Path(out)/name, Path(figures), device, full=full, reuse=reuse)
-        rows += res[name].get('rows', [])
-        print(f'[{i}/{len(todo)}] {name}: done in {(time.time() - start) / 60:.1f} min', flush=True)
-    return res, rows
+def _stage(name: str, out, figures, device, full: bool, reuse: bool, log) -> dict:
+    "One system's demo in a worker process of `_tour`: one thread, its output (progress bars included) to `log`."
+    import contextlib, torch
+    torch.set_num_threads(1)
+    Path(log).parent.mkdir(parents=True, exist_ok=True)
+    with open(log, 'w') as f, contextlib.redirect_stdout(f), contextlib.redirect_stderr(f):
+        start = time.time(); print(f"{name}: {'figures' if full else 'demo'} stage, one thread, pid {os.getpid()}", flush=True)
+        res = get_recipe(name).demo(Path(out)/name, Path(figures), device, full=full, reuse=reuse)
+        print(f"{name}: done in {(time.time() - start) / 60:.1f} min", flush=True)
+    return json.loads(json.dumps(res, default=float))    # plain data back to the parent
+
+def _jobs(jobs: int|None, device, n: int) -> int:
+    "Worker processes for `n` stages: `jobs`, or by default one per CPU core on CPU and 1 on a GPU."
+    if jobs is None: return 1 if get_device(device).type == 'cuda' else max(1, min(n, os.cpu_count() or 1))
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1: raise ValueError(f"--jobs: expected an int >= 1, got {jobs!r}")
+    return jobs
+
+def _tour(recipes: dict, out, figures, device, full: bool, reuse: bool, jobs: int=1) -> tuple[dict, list]:
+    "Each recipe's demo, one stage per system: in turn (`jobs=1`), or `jobs` at a time in one-thread processes; results and summary rows."
+    res, todo = {}, [n for n, r in recipes.items() if r.demo is not None]
+    if jobs == 1:
+        for i, name in enumerate(todo, 1):
+            start = time.time()
+            print(f'[{i}/{len(todo)}] {name}', flush=True)
+            res[name] = recipes[name].demo(Path(out)/name, Path(figures), device, full=full, reuse=reuse)
+            print(f'[{i}/{len(todo)}] {name}: done in {(time.time() - start) / 60:.1f} min', flush=True)
+    else:
+        import multiprocessing as mp
+        minutes = lambda n: (recipes[n].demo_minutes or (0, 0))[1 if full else 0]
+        order = sorted(todo, key=minutes, reverse=True)          # the longest stage starts first
+        logs = {n: Path(out)/f'{n}.log' for n in todo}
+        start, done = time.time(), 0
+        print(f"{len(todo)} stages, {jobs} at a time with one thread each; each stage logs to {Path(out)}/<system>.log", flush=True)
+        with mp.get_context('spawn').Pool(min(jobs, len(todo)), maxtasksperchild=1) as pool:
+            pending = {n: pool.apply_async(_stage, (n, out, figures, device, full, reuse, logs[n])) for n in order}
+            try:
+                while pending:
+                    for name in [n for n, r in pending.items() if r.ready()]:
+                        res[name] = pending.pop(name).get(); done += 1   # a failed stage raises here
+                        print(f'[{done}/{len(todo)}] {name}: done at {(time.time() - start) / 60:.1f} min', flush=True)
+                    time.sleep(0.2)
+            except BaseException:
+                pool.terminate(); raise
+    return res, [row for name in todo for row in res[name].get('rows', [])]
+
 
 # %% ../nbs/83_cli.ipynb #6953eba1
 def demo(
@@ -125,13 +160,15 @@ def demo(
     figures: str='figures', # folder for the figures and demo_summary.md
     device: str='auto',     # auto, cpu or cuda
     systems: str=None,      # comma-separated systems (default: the four seed systems)
+    jobs: int=None,         # systems trained at once, one thread each; default one per CPU core (1 on a GPU); 1: in turn, all threads
 ) -> dict:
     "Train each system's headline model on its built-in data, draw its figures, print and save a summary table."
     recipes = _recipes(systems)
     check_writable(out); check_writable(figures, name='--figures')
+    jobs = _jobs(jobs, device, len(recipes))
     print(f"vcore demo: {', '.join(recipes)} ({_expected(recipes, 0)})", flush=True)
     start = time.time()
-    res, rows = _tour(recipes, out, figures, device, full=False, reuse=False)
+    res, rows = _tour(recipes, out, figures, device, full=False, reuse=False, jobs=jobs)
     table = summary_markdown(rows)
     total = f"{(time.time() - start) / 60:.1f} min in all, device {get_device(device)}"
     Path(figures).mkdir(parents=True, exist_ok=True)
@@ -153,14 +190,16 @@ def figures(
     device: str='auto',      # auto, cpu or cuda
     systems: str=None,       # comma-separated systems (default: the four seed systems)
     readme: str='README.md', # README whose results table is rewritten ('' to leave it alone)
+    jobs: int=None,          # systems trained at once, one thread each; default one per CPU core (1 on a GPU); 1: in turn, all threads
 ) -> dict:
     "Train what the README's tables report (reusing finished runs), redraw every figure, rewrite the results table."
     recipes = _recipes(systems)
     check_writable(out); check_writable(figures, name='--figures')
+    jobs = _jobs(jobs, device, len(recipes))
     readme = Path(readme) if readme else None
     if readme is not None: replace_results(readme.read_text(), '', str(readme))   # markers checked before any work
     print(f"vcore figures: {', '.join(recipes)} ({_expected(recipes, 1)}; finished runs in {out} are reused)", flush=True)
-    res, rows = _tour(recipes, out, figures, device, full=True, reuse=True)
+    res, rows = _tour(recipes, out, figures, device, full=True, reuse=True, jobs=jobs)
     table = summary_markdown(rows)
     Path(figures).mkdir(parents=True, exist_ok=True)
     write_text_atomic(Path(figures)/'results.md', table)
