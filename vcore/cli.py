@@ -235,7 +235,7 @@ def features(
     "Fill the feature cache of a recipe with frozen extractors (sharded across ranks under torchrun)."
     cfg = with_data(load_config(config, list(set or [])), data)
     res = _hook(get_recipe(cfg.system), cfg, 'features', 'feature extraction')(cfg=cfg, data=data, device=get_device(device))
-    print(json.dumps(res, default=float))
+    if int(os.environ.get('RANK', 0)) == 0: print(json.dumps(res, default=float))   # one summary under torchrun, not one per rank
     return res
 
 # %% ../nbs/83_cli.ipynb #138bbab0
