@@ -57,13 +57,16 @@ def test_bench_takes_its_arguments_and_names_unknown_ones():
 
 
 def test_demo_and_figures_on_the_toy_system(tmp_path):
-    "`vcore demo` writes its summary table; `vcore figures` rewrites the README's table and reuses finished runs."
+    "`vcore demo` writes its summary table (stages in worker processes with --jobs 2); `vcore figures` rewrites the README's table and reuses finished runs."
     from conftest import vcore_main
     figs, readme = tmp_path/'figures', tmp_path/'README.md'
-    r = vcore_main('demo', '--systems', 'toy', '--out', tmp_path/'demo', '--figures', figs, '--device', 'cpu')
+    r = vcore_main('demo', '--systems', 'toy', '--out', tmp_path/'demo', '--figures', figs, '--device', 'cpu', '--jobs', '2')
     assert r.returncode == 0, r.stderr
     summary = (figs/'demo_summary.md').read_text()
     assert '| toy | toy_demo | top-1 |' in summary and 'min in all' in summary, summary
+    assert 'toy: done at' in r.stdout and 'toy: done in' in (tmp_path/'demo'/'toy.log').read_text()   # a one-thread worker's stage
+    r = vcore_main('demo', '--systems', 'toy', '--jobs', '0', '--out', tmp_path/'d2')
+    assert r.returncode == 2 and '--jobs: expected an int >= 1, got 0' in r.stderr, r.stderr
     readme.write_text('# x\n\nprose\n<!-- results:start -->\nold table\n<!-- results:end -->\nmore prose\n')
     r = vcore_main('figures', '--systems', 'toy', '--out', tmp_path/'runs', '--figures', figs, '--readme', readme, '--device', 'cpu')
     assert r.returncode == 0, r.stderr
@@ -77,13 +80,3 @@ def test_demo_and_figures_on_the_toy_system(tmp_path):
     r = vcore_main('figures', '--systems', 'toy', '--out', tmp_path/'other', '--figures', figs, '--readme', readme)
     assert r.returncode == 2 and 'expected the markers' in r.stderr and not (tmp_path/'other').exists(), r.stderr
 
-
-def test_demo_runs_stages_in_worker_processes(tmp_path):
-    "`--jobs 2`: each stage in a one-thread worker process, its output in <out>/<system>.log, the same summary table."
-    figs = tmp_path/'figures'
-    r = vcore('demo', '--systems', 'toy', '--jobs', '2', '--out', tmp_path/'demo', '--figures', figs, '--device', 'cpu')
-    assert r.returncode == 0, r.stderr
-    assert 'toy: done at' in r.stdout and '| toy | toy_demo | top-1 |' in (figs/'demo_summary.md').read_text(), r.stdout
-    assert (tmp_path/'demo'/'toy.log').stat().st_size > 0 and (tmp_path/'demo'/'toy'/'best.pt').is_file()
-    r = vcore('demo', '--systems', 'toy', '--jobs', '0', '--out', tmp_path/'d2')
-    assert r.returncode == 2 and '--jobs: expected an int >= 1, got 0' in r.stderr, r.stderr
