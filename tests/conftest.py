@@ -32,6 +32,11 @@ def vcore_main(*args):
     return SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
+def vcore_status(*args) -> tuple[int, str]:
+    "`vcore_main(*args)` as (exit status, stderr), for table-driven bad-input cases."
+    r = vcore_main(*args)
+    return r.returncode, r.stderr
+
 TINY = """system: tiny_recipe:recipe
 data: {n_train: 64, n_val: 24}
 model: {hidden: 16, dropout: %(dropout)s}

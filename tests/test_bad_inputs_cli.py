@@ -2,24 +2,15 @@
 (`vcore.cli.main`, in-process to keep the suite fast; `test_bad_inputs.py` runs the same command as a subprocess).
 
 Each case asserts: exit status 2, one message naming the offending key, file or value, and nothing left in `--out`."""
-import contextlib, io, json, os, signal, subprocess, time
+import json, os, signal, subprocess, time
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import BIN, TINY, vcore, vcore_env
-from vcore.cli import main
+from conftest import BIN, TINY, vcore_env, vcore_status as run   # in-process: (exit status, stderr)
 
 GOOD = TINY % dict(steps=4, bs=8, dropout=0.1)
-
-
-def run(*argv) -> tuple[int, str]:
-    "Run `vcore ARGV` in-process; return (exit status, stderr). A traceback escapes and fails the test."
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        code = main([str(a) for a in argv])
-    return code, err.getvalue()
 
 
 def files_under(p):

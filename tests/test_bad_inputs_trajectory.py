@@ -3,12 +3,12 @@
 Each case asserts: exit status 2, a message naming the offending key and file (or config key and value), no
 traceback, and nothing left in `--out`. The module's checkpoint is trained on a file that is deleted before any
 case runs, so every eval and explain here also shows that a checkpoint stands alone with only `--data`."""
-import contextlib, io, json, shutil
+import json, shutil
 
 import numpy as np
 import pytest
 
-from vcore.cli import main
+from conftest import vcore_status as run   # in-process: (exit status, stderr)
 from vcore.trajectory.data import SceneStyle, make_dataset, render_video, save_trajectories
 
 TINY = """system: trajectory
@@ -19,14 +19,6 @@ train: {steps: 2, batch_size: 4, lr: 1.0e-3, warmup_steps: 1, eval_every: 2, log
 """
 SMALL = ['data.n=16', 'data.frames=6', 'data.size=16', 'data.horizon=2', 'train.steps=2', 'train.batch_size=4',
          'train.eval_every=2', 'train.device=cpu', 'model.widths=[4, 8, 8]', 'model.dim=24', 'model.num_heads=2']
-
-
-def run(*argv) -> tuple[int, str]:
-    "Run `vcore ARGV` in-process; return (exit status, stderr). A traceback escapes and fails the test."
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        code = main([str(a) for a in argv])
-    return code, err.getvalue()
 
 
 @pytest.fixture(scope='module')
