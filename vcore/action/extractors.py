@@ -4,7 +4,7 @@
 
 # %% ../../nbs/32_action.extractors.ipynb #100758ac
 from __future__ import annotations
-import contextlib, copy, hashlib, json, logging, re, time
+import contextlib, copy, hashlib, json, logging, math, re, time
 from pathlib import Path
 from typing import Sequence
 
@@ -25,9 +25,9 @@ from ..trajectory.i3d import I3D, inflate_2d_state_dict
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'KINETICS_MEAN', 'KINETICS_STD', 'SEMANTIC_KINDS', 'MOTION_KINDS', 'TINY_CONFIGS',
-           'DEMO_SPEC', 'FrozenExtractor', 'SemanticExtractor', 'dense_in_time', 'MotionExtractor', 'build_extractors',
-           'extractor_key', 'FeatureCache', 'put', 'skip', 'get', 'readable', 'run_extractors', 'extract_features',
-           'feature_cache', 'CachedFeatures']
+           'DEMO_SPEC', 'FrozenExtractor', 'SemanticExtractor', 'dense_in_time', 'MotionExtractor', 'gabor_bank',
+           'MotionEnergy', 'build_extractors', 'extractor_key', 'FeatureCache', 'put', 'skip', 'get', 'readable',
+           'run_extractors', 'extract_features', 'feature_cache', 'CachedFeatures']
 
 # %% ../../nbs/32_action.extractors.ipynb #094b3324
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -193,18 +193,82 @@ class MotionExtractor(FrozenExtractor):
                     frames_per_segment=self.frames_per_segment, image_size=self.image_size, norm=self.norm,
                     grid=self.grid, dim=self.dim)
 
+# %% ../../nbs/32_action.extractors.ipynb #731e2787
+def gabor_bank(
+    wavelength: float,          # spatial period of the carrier, in pixels
+    directions: int=8,          # motion directions, evenly spaced over 360°
+    speeds: Sequence[float]=(1., 2.), # pixels per frame of the moving carriers
+    static: int=4,              # orientations of the static (speed 0) carriers, evenly spaced over 180°
+    temporal_size: int=5,       # frames of the kernels
+    sigma_t: float=1.,          # temporal envelope, in frames
+) -> Tensor:                    # (2K, temporal_size, k, k): K even kernels, then their K odd (quadrature) partners
+    "Space-time Gabor quadrature pairs tuned to moving gratings (directions × speeds) and to static orientations, zero-mean, unit energy."
+    f, sig = 1 / float(wavelength), 0.45 * float(wavelength)      # about one octave of spatial bandwidth
+    r = math.ceil(2 * sig)
+    t = torch.arange(temporal_size, dtype=torch.float64) - (temporal_size - 1) / 2
+    y, x = torch.meshgrid(torch.arange(-r, r + 1.), torch.arange(-r, r + 1.), indexing='ij')
+    env = torch.exp(-t ** 2 / (2 * sigma_t ** 2))[:, None, None] * torch.exp(-(x ** 2 + y ** 2) / (2 * sig ** 2))
+    tuned = [(2 * math.pi * d / directions, float(v)) for v in speeds for d in range(directions)] + \
+            [(math.pi * d / static, 0.) for d in range(static)]
+    even, odd = [], []
+    for th, v in tuned:  # a carrier drifting along th at v px/frame: phase 2πf(x·cos th + y·sin th − v·t)
+        phase = 2 * math.pi * f * ((x * math.cos(th) + y * math.sin(th))[None] - v * t[:, None, None])
+        e, o = env * torch.cos(phase), env * torch.sin(phase)
+        e = e - env * (e.sum() / env.sum())                        # no response to uniform light or flicker
+        n = ((e.square().sum() + o.square().sum()) / 2).sqrt()
+        even.append(e / n); odd.append(o / n)
+    return torch.stack(even + odd).float()
+
+# %% ../../nbs/32_action.extractors.ipynb #64996fb4
+class MotionEnergy(nn.Module):
+    "A designed, frozen motion stream: space-time Gabor quadrature energy (Adelson & Bergen), normalised, pooled to a grid per segment."
+    def __init__(self,
+        frames_per_segment: int=2,  # frames pooled into one time step out
+        grid: int=7,                # side of the spatial grid of cells out
+        scales: int=2,              # octaves: the grey frames at full, half, ... resolution
+        wavelength: float=6.,       # carrier period at every scale, in pixels of that scale
+        directions: int=8, speeds: Sequence[float]=(1., 2.), static: int=4, temporal_size: int=5, sigma_t: float=1.,
+    ):
+        super().__init__()
+        self.frames_per_segment, self.grid, self.scales = positive_int(frames_per_segment, 'frames_per_segment'), positive_int(grid, 'grid'), positive_int(scales, 'scales')
+        self.settings = dict(wavelength=float(wavelength), directions=positive_int(directions, 'directions'), speeds=tuple(map(float, speeds)),
+                             static=positive_int(static, 'static', least=0), temporal_size=positive_int(temporal_size, 'temporal_size'), sigma_t=float(sigma_t))
+        w = gabor_bank(**self.settings)
+        self.k = len(w) // 2                               # channels per scale
+        self.register_buffer('weight', w[:, None])         # (2K, 1, kt, k, k): in the state dict, so in the cache key
+        self.register_buffer('grey', torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1, 1))
+
+    def forward(self,
+        x: Tensor,  # (B, 3, F, H, W) normalised frames, F a multiple of frames_per_segment
+    ) -> Tensor:    # (B, scales·K, F / frames_per_segment, grid, grid) log energy
+        g = (x * self.grey).sum(1, keepdim=True)
+        kt, k = self.weight.shape[2:4]
+        out = []
+        for s in range(self.scales):
+            if s: g = F.avg_pool3d(g, (1, 2, 2))
+            r = F.conv3d(F.pad(g, (k // 2, k // 2, k // 2, k // 2, kt // 2, kt // 2), mode='replicate'), self.weight)
+            e = r[:, :self.k].square() + r[:, self.k:].square()           # phase-invariant energy per channel
+            e = e / (e.mean(1, keepdim=True) + 1e-2 * e.mean((1, 2, 3, 4), keepdim=True) + 1e-6)  # divisive normalisation over channels
+            e = F.adaptive_avg_pool3d(e, (e.shape[2] // self.frames_per_segment, self.grid, self.grid))
+            out.append(torch.log1p(e))
+        return torch.cat(out, 1)
+
+    def extra_repr(self) -> str:
+        return f"frames_per_segment={self.frames_per_segment}, grid={self.grid}, scales={self.scales}, " + ', '.join(f'{k}={v}' for k, v in self.settings.items())
+
 # %% ../../nbs/32_action.extractors.ipynb #2844d04c
 SEMANTIC_KINDS = {'dinov2': ('Dinov2Config', 'Dinov2Model'), 'dinov3': ('DINOv3ViTConfig', 'DINOv3ViTModel')}
-MOTION_KINDS = ('r3d_18', 'i3d')
+MOTION_KINDS = ('r3d_18', 'i3d', 'energy')
 TINY_CONFIGS = {  # the random models built when `path` is None; `config` entries override these
     'dinov2': dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, mlp_ratio=2, patch_size=8, image_size=56),
     'dinov3': dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128, patch_size=8,
                    image_size=56, num_register_tokens=4),
     'r3d_18': dict(layers=(1, 1, 1, 1)),
     'i3d': dict(widths=(16, 32, 64, 128), depths=(1, 1, 1, 1)),
+    'energy': dict(grid=7, scales=2, wavelength=6., directions=8, speeds=(1., 2.), static=4, temporal_size=5, sigma_t=1.),  # designed, not random
 }
 DEMO_SPEC = {'semantic': {'kind': 'dinov3', 'path': None, 'image_size': 56},
-             'motion': {'kind': 'i3d', 'path': None, 'frames_per_segment': 2}}
+             'motion': {'kind': 'energy', 'path': None, 'frames_per_segment': 2, 'image_size': 56}}
 _SPEC_OPTIONS = {'semantic': ('kind', 'path', 'config', 'image_size', 'seed'),
                  'motion': ('kind', 'path', 'config', 'image_size', 'frames_per_segment', 'seed')}
 
@@ -294,6 +358,9 @@ def _build_motion(s: dict, num_segments: int, size: int) -> MotionExtractor:
         else:
             p = _local(path, option, file=True)
             model = _load_into(r3d_18(weights=None), _state_dict(p, option), p, option)
+    elif s['kind'] == 'energy':  # designed filters: the settings come from config, there are no weights to load
+        if path is not None: raise ValueError(f"{option}: the 'energy' motion stream is designed, not trained; expected no path, got {path!r}")
+        model = MotionEnergy(fps, **_tiny_config(s, 'motion', TINY_CONFIGS['energy']))
     else:  # i3d: the architecture comes from config, the weights (I3D's own, or a 2-D ResNet's to inflate) from path
         config = _tiny_config(s, 'motion', ('widths', 'depths', 'temporal_kernel', 'stem_temporal_kernel', 'temporal_stride'))
         config.setdefault('temporal_stride', (1, fps) + (1,) * (len(config['widths']) - 2))
@@ -309,7 +376,7 @@ def _build_motion(s: dict, num_segments: int, size: int) -> MotionExtractor:
 
 # %% ../../nbs/32_action.extractors.ipynb #d844822e
 def build_extractors(
-    spec: dict,         # {'semantic': {'kind': 'dinov2'|'dinov3', 'path': ...}, 'motion': {'kind': 'r3d_18'|'i3d', 'path': ...}}
+    spec: dict,         # {'semantic': {'kind': 'dinov2'|'dinov3', 'path': ...}, 'motion': {'kind': 'r3d_18'|'i3d'|'energy', 'path': ...}}
     num_segments: int,  # T, the time steps of both streams
     size: int,          # side of the decoded frames (the motion stream's default image_size)
 ) -> tuple[SemanticExtractor, MotionExtractor]: # frozen, on the CPU, in eval mode
