@@ -106,6 +106,7 @@ SETS = {
     'sim_neurons negative': (['data.sim_neurons=[4, -6]'], 'data.sim_neurons[1]: expected a finite number > 0'),
     'sim_neurons empty':  (['data.sim_neurons=[]'], 'data.sim_neurons: expected one neuron count per simulated session'),
     'sim_trial_len nan':  (['data.sim_trial_len=.nan'], 'data.sim_trial_len: expected a finite number > 0'),
+    'sim_generator':      (['data.sim_generator=fancy'], "data.sim_generator: expected one of 'builtin', 'motion', 'alt', got 'fancy'"),
     'unknown core':       (['model.core=rnn'], "model.core: expected one of 'cnn', 'vivit', 'polar', got 'rnn'"),
     'readout_init':       (['model.readout_init=peak'], "model.readout_init: expected one of 'sta', 'uniform'"),
     'readout_l1 negative': (['model.readout_l1=-1'], 'model.readout_l1: expected a finite number >= 0'),

@@ -95,7 +95,7 @@ class V1Data:
     sim_neurons: list[int] = ranged([48, 64, 80], 'positive')  # built-in population: neurons per session
     sim_trials: int = ranged(160, 'positive')       # built-in population: trials per session
     sim_trial_len: float = ranged(2., 'positive')   # built-in population: seconds per trial
-    sim_generator: str = ranged('builtin', tuple(GENERATORS))  # built-in population: which neurons (`vcore.neuro.simulate.GENERATORS`)
+    sim_generator: str = ranged('builtin', tuple(GENERATORS))  # built-in population: which neurons and eye movements (`vcore.neuro.simulate.GENERATORS`)
 
     def __post_init__(self):
         if not self.sim_neurons: raise ValueError("data.sim_neurons: expected one neuron count per simulated session, got []")

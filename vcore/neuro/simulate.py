@@ -173,11 +173,13 @@ def make_neurons(
     sf_range=(1.5, 6.),       # preferred spatial frequency range, cycles/degree (log-uniform)
     median_rate: float=10.,   # median target mean rate, spikes/s
     frac_direction: float=0., # fraction of direction-selective (space-time inseparable) cells, simple or complex
+    normalization: float=0.,  # strength of divisive contrast normalisation (0: none; see `neuron_rates`)
 ) -> dict:                    # meta: name -> (N,) array
     "Draw the parameters of `n_neurons` V1 neurons (simple and complex cells)."
     n = positive_int(n_neurons, 'n_neurons')
     if not 0 <= frac_simple <= 1: raise ValueError(f"frac_simple: expected a fraction in [0, 1], got {frac_simple}")
     if not 0 <= frac_direction <= 1: raise ValueError(f"frac_direction: expected a fraction in [0, 1], got {frac_direction}")
+    if not 0 <= normalization < np.inf: raise ValueError(f"normalization: expected a finite number >= 0, got {normalization}")
     rng = np.random.default_rng(rng)
     n_simple = int(round(frac_simple * n))
     u = lambda lo, hi: rng.uniform(lo, hi, n)
@@ -200,6 +202,8 @@ def make_neurons(
     if frac_direction > 0:    # drawn last, so the other parameters do not depend on it
         pick = rng.permutation(n)[:int(round(frac_direction * n))]
         meta['ds'][pick] = rng.uniform(0.6, 1., len(pick)) * rng.choice([-1., 1.], len(pick))
+    if normalization > 0:     # drawn after everything else, for the same reason
+        meta['norm'] = normalization * rng.uniform(0.5, 1., n)
     return meta
 
 # %% ../../nbs/11_neuro.simulate.ipynb #b0fe07a1
@@ -247,6 +251,18 @@ def _quadrature_kernels(k: np.ndarray) -> np.ndarray:
     h = np.imag(hilbert(np.pad(k, ((0, 0), (0, 3 * L))), axis=1))[:, :L]
     return h * np.linalg.norm(k, axis=1, keepdims=True) / np.maximum(np.linalg.norm(h, axis=1, keepdims=True), 1e-12)
 
+def _causal(lin, ks, trial, n_lags):
+    "Causal per-column filtering (T, F) of `lin` (T, F) by kernels `ks` (F, L), lag 0 first, with `n_lags - 1` zero frames before each trial."
+    T = len(lin)
+    starts = np.flatnonzero(np.r_[True, trial[1:] != trial[:-1]])
+    run = np.cumsum(np.r_[True, trial[1:] != trial[:-1]])       # 1-based run of each frame
+    pad = n_lags - 1
+    idx = torch.from_numpy(np.arange(T) + pad * run)            # frame positions in the padded sequence
+    seq = lin.new_zeros(T + pad * len(starts), lin.shape[1])
+    seq[idx] = lin
+    out = F.conv1d(seq.T[None], ks.flip(1)[:, None], groups=ks.shape[0])[0].T  # causal: out[t] = sum_l k[l] seq[t + pad - l]
+    return out[idx - pad]
+
 def _drives(stim, meta, ppd, fps, n_lags, trial):
     "Raw drives (T, N): linear Gabor output for simple cells, quadrature energy for complex cells."
     T, H, W = stim.shape
@@ -262,14 +278,7 @@ def _drives(stim, meta, ppd, fps, n_lags, trial):
     kn = temporal_kernels(meta, fps, n_lags)
     k, kq = torch.from_numpy(kn), torch.from_numpy(_quadrature_kernels(kn))  # (N, L) each
     ks = torch.cat([k[simple], k[~simple], k[~simple], kq[simple][sm], kq[~simple][cm], kq[~simple][cm]])  # per filter
-    starts = np.flatnonzero(np.r_[True, trial[1:] != trial[:-1]])
-    run = np.cumsum(np.r_[True, trial[1:] != trial[:-1]])       # 1-based run of each frame
-    pad = n_lags - 1
-    idx = torch.from_numpy(np.arange(T) + pad * run)            # frame positions in the padded sequence
-    seq = lin.new_zeros(T + pad * len(starts), lin.shape[1])
-    seq[idx] = lin
-    out = F.conv1d(seq.T[None], ks.flip(1)[:, None], groups=ks.shape[0])[0].T  # causal: out[t] = sum_l k[l] seq[t + pad - l]
-    u = out[idx - pad].numpy()
+    u = _causal(lin, ks, trial, n_lags).numpy()
     ns, nc = simple.sum(), (~simple).sum()
     lin_s, even, odd, s_q, c_oq, c_eq = np.split(u, np.cumsum([ns, nc, nc, sm.sum(), cm.sum()]), axis=1)
     lin_s[:, sm] += ds[simple][sm] * s_q                        # even ⊗ k + ds · odd ⊗ Hk
@@ -279,6 +288,21 @@ def _drives(stim, meta, ppd, fps, n_lags, trial):
     d[:, simple] = lin_s
     d[:, ~simple] = even ** 2 + odd ** 2
     return d
+
+def _contrast(stim, meta, ppd, fps, n_lags, trial):
+    "Local RMS contrast (T, N) under a Gaussian pool twice each envelope's width, averaged over the lag window by |kernel|."
+    T, H, W = stim.shape
+    g = (np.arange(H) - (H - 1) / 2) / ppd
+    m = {k: np.asarray(meta[k], dtype=np.float64)[:, None, None] for k in ('x', 'y', 'sigma')}
+    w = np.exp(-((g[None, None, :] - m['x']) ** 2 + (g[None, :, None] - m['y']) ** 2) / (2 * (2 * m['sigma']) ** 2))
+    w = torch.from_numpy((w / w.sum((1, 2), keepdims=True)).reshape(len(w), H * W).T.copy())  # (H*W, N)
+    x = torch.from_numpy(stim.reshape(T, H * W))
+    mom = []
+    for i in range(0, T, 2048):
+        z = (x[i:i + 2048].double() - 127.5) / 127.5
+        mom.append(((z * z) @ w - (z @ w) ** 2).clamp_min(0.).sqrt())
+    k = torch.from_numpy(np.abs(temporal_kernels(meta, fps, n_lags)))
+    return _causal(torch.cat(mom), k / k.sum(1, keepdim=True), trial, n_lags).numpy()
 
 def _saccade_traces(trial, fps, saccades):
     "Sums over saccade onsets of the suppression and enhancement bumps, (T,) each."
@@ -311,6 +335,10 @@ def neuron_rates(
     trial = np.zeros(len(stim), np.int64) if trial is None else np.asarray(trial)
     if trial.shape != (len(stim),): raise ValueError(f"trial: expected shape (T,) = ({len(stim)},), got {trial.shape}")
     d = _drives(stim, meta, ppd, fps, n_lags, trial)
+    norm = np.asarray(meta.get('norm', np.zeros(d.shape[1])), dtype=np.float64)
+    if np.any(norm > 0):  # divisive contrast normalisation (squared for the energies of complex cells)
+        g = 1 + norm * _contrast(stim, meta, ppd, fps, n_lags, trial) / 0.1
+        d = d / np.where(np.asarray(meta['kind']) == 0, g, g ** 2)
     if calibrate:
         meta['drive_mean'], meta['drive_std'] = d.mean(0), d.std(0) + 1e-12
     missing = [k for k in ('drive_mean', 'drive_std', 'rate_scale') if k not in meta and not (calibrate and k == 'rate_scale')]
@@ -325,9 +353,12 @@ def neuron_rates(
     return r
 
 # %% ../../nbs/11_neuro.simulate.ipynb #f027ab93
-GENERATORS = {  # name -> keyword arguments of `make_neurons` (explicit `neuron_kw` / `frac_simple` win)
+GENERATORS = {  # name -> keyword arguments of `make_neurons`, plus `eye_kw` for `simulate_eye_trace` (explicit arguments win)
     'builtin': {},
     'motion': dict(frac_simple=0.6, frac_direction=0.4, rf_radius=0.45, sf_range=(1., 3.)),
+    'alt': dict(frac_simple=0.25, frac_direction=0.15, rf_radius=0.6, sf_range=(0.75, 8.), median_rate=13.,
+                normalization=1., eye_kw=dict(drift_diffusion=60., microsaccade_rate=4., fixation_mean=0.35,
+                                              saccade_amp_mean=3.5)),
 }
 
 # %% ../../nbs/11_neuro.simulate.ipynb #ed7945c9
@@ -342,13 +373,16 @@ def simulate_session(
     ppd: float=30.,          # pixels per degree
     image_deg: float=12.,    # degrees spanned by each image's longer side
     frac_simple: float|None=None, # fraction of simple cells; None: the generator's
-    eye_kw: dict|None=None,  # extra arguments of `simulate_eye_trace`
+    eye_kw: dict|None=None,  # extra arguments of `simulate_eye_trace` (over the generator's)
     neuron_kw: dict|None=None, # extra arguments of `make_neurons` (over the generator's)
-    generator: str='builtin', # a name in `GENERATORS`: which neuron population
+    generator: str='builtin', # a name in `GENERATORS`: which neuron population and eye movements
 ) -> dict:                   # session dict (see above)
     "One simulated session: gaze-contingent natural-image video, its neurons' true rates and Poisson spikes."
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool): raise TypeError(f"seed: expected int, got {type(seed).__name__}")
-    if generator not in GENERATORS: raise ValueError(f"generator: expected one of {', '.join(map(repr, GENERATORS))}, got {generator!r}")
+    if not isinstance(generator, str) or generator not in GENERATORS:
+        raise ValueError(f"generator: expected one of {', '.join(map(repr, GENERATORS))}, got {generator!r}")
+    gen = dict(GENERATORS[generator])
+    eye_kw = {**gen.pop('eye_kw', {}), **(eye_kw or {})}
     n_trials, n_lags = positive_int(n_trials, 'n_trials'), positive_int(n_lags, 'n_lags')
     n_frames = int(round(trial_len * fps))
     if n_frames < 1: raise ValueError(f"trial_len: expected at least one frame at {fps} fps, got {trial_len} s")
@@ -359,13 +393,13 @@ def simulate_session(
     for tr, im in enumerate(order):
         box = gaze_bounds(images[im].shape, crop, ppd)
         start = rng.uniform(np.array(box[0]) * 0.7, np.array(box[1]) * 0.7)
-        pos, ev = simulate_eye_trace(n_frames, fps, rng, start=start, bounds=box, **(eye_kw or {}))
+        pos, ev = simulate_eye_trace(n_frames, fps, rng, start=start, bounds=box, **eye_kw)
         ev[:, 0] = tr
         stim.append(gaze_crop(images[im], pos, ppd, crop)); eyepos.append(pos); events.append(ev)
     stim, eyepos = np.concatenate(stim), np.concatenate(eyepos).astype(np.float32)
     saccades = np.concatenate(events)
     trial = np.repeat(np.arange(n_trials, dtype=np.int64), n_frames)
-    kw = {**GENERATORS[generator], **(neuron_kw or {}), **({} if frac_simple is None else {'frac_simple': frac_simple})}
+    kw = {**gen, **(neuron_kw or {}), **({} if frac_simple is None else {'frac_simple': frac_simple})}
     meta = make_neurons(n_neurons, rng, **kw)
     rates = neuron_rates(stim, meta, ppd, fps, n_lags, trial, saccades, calibrate=True).astype(np.float32)
     robs = rng.poisson(rates.astype(np.float64)).astype(np.float32)
