@@ -8,9 +8,10 @@ __all__ = []
 # %% ../../nbs/49_multiview.ipynb #0ec3d840
 from .. import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports('vcore.multiview', {
-    'model': ['MultiviewNet', 'ViewBackbone', 'load_backbone', 'ViewPyramid', 'ViewPruner', 'MetadataEncoder', 'count_flops'],
+    'model': ['MultiviewNet', 'ViewBackbone', 'load_backbone', 'ViewPyramid', 'ViewPruner', 'MetadataEncoder', 'SmallConvNet',
+              'count_flops'],
     'recipe': ['MultiviewData', 'MultiviewModel', 'build_model', 'build_data', 'predict_image', 'predict_files', 'metrics',
-               'reward', 'gps_clusters', 'balanced_weights', 'demo'],
+               'reward', 'gps_clusters', 'balanced_weights', 'patch_targets', 'demo'],
     'data': ['read_labels', 'load_image', 'MultiviewImages', 'meta_tensors', 'WEATHERS', 'ImageError', 'Row'],
     'views': ['make_views', 'view_boxes', 'VIEW_NAMES'],
 })

@@ -22,8 +22,8 @@ from .data import WEATHERS
 from .views import VIEW_NAMES, view_boxes
 
 # %% auto #0
-__all__ = ['BACKBONE_KINDS', 'META_FIELDS', 'ViewBackbone', 'load_backbone', 'ViewPyramid', 'view_fractions', 'ViewPruner',
-           'gps_features', 'cyclic_time', 'MetadataEncoder', 'MultiviewNet', 'count_flops']
+__all__ = ['BACKBONE_KINDS', 'META_FIELDS', 'SmallConvNet', 'ViewBackbone', 'load_backbone', 'ViewPyramid', 'view_fractions',
+           'ViewPruner', 'gps_features', 'cyclic_time', 'MetadataEncoder', 'MultiviewNet', 'count_flops']
 
 # %% ../../nbs/43_multiview.model.ipynb #516b2c92
 def _weights_file(path: str|Path) -> Path:
@@ -53,7 +53,26 @@ def _build_transformers(spec: dict) -> nn.Module:
     return AutoModel.from_config(AutoConfig.for_model(model_type, **config))
 
 # %% ../../nbs/43_multiview.model.ipynb #09d14ada
-BACKBONE_KINDS = ('timm', 'transformers')
+BACKBONE_KINDS = ('timm', 'transformers', 'cnn')
+
+class SmallConvNet(nn.Module):
+    "A small plain CNN trained from scratch: conv-BN-GELU stages, `num_features` wide, that keeps a fine grid (stride 8 by default)."
+    def __init__(self,
+        widths: tuple[int, ...]=(16, 32, 64, 96), # channels of each stage
+        strides: tuple[int, ...]=(2, 2, 2, 1),    # first conv's stride in each stage
+        depth: int=2,                             # convs per stage
+    ):
+        super().__init__()
+        if len(widths) != len(strides): raise ValueError(f"cnn: expected one stride per width, got {widths} and {strides}")
+        layers, c = [], 3
+        for w, st in zip(widths, strides):
+            for j in range(depth):
+                layers += [nn.Conv2d(c, w, 3, st if j == 0 else 1, 1, bias=False), nn.BatchNorm2d(w), nn.GELU()]
+                c = w
+        self.body, self.num_features = nn.Sequential(*layers), c
+        self.stride = math.prod(strides)
+
+    def forward_features(self, x: Tensor) -> Tensor: return self.body(x)
 
 class ViewBackbone(nn.Module):
     "An image model as a feature-grid extractor, (N, 3, S, S) -> (N, D, h, w); frozen by default."
@@ -104,7 +123,8 @@ def load_backbone(
     if kind not in BACKBONE_KINDS: raise ValueError(f"backbone.kind: expected one of {list(BACKBONE_KINDS)}, got {kind!r}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(spec.get('seed', 0)))
-        model = _build_timm(spec) if kind == 'timm' else _build_transformers(spec)
+        if kind == 'cnn': model = SmallConvNet(**{k: tuple(v) if isinstance(v, list) else v for k, v in (spec.get('kwargs') or {}).items()})
+        else: model = _build_timm(spec) if kind == 'timm' else _build_transformers(spec)
     return ViewBackbone(model, frozen=bool(spec.get('frozen', True)))
 
 # %% ../../nbs/43_multiview.model.ipynb #d4a55eae
@@ -141,6 +161,18 @@ def view_fractions() -> Tensor:
     "(12, 4) boxes (x0, y0, x1, y1) of the views as fractions of the photo's width and height, in VIEW_NAMES order."
     return torch.as_tensor(view_boxes(4096, 4096), dtype=torch.float32) / 4096
 
+def _box_max(
+    m: Tensor,      # (B, h, w) map over the whole photo
+    boxes: Tensor,  # (V, 4) fractions (x0, y0, x1, y1)
+) -> Tensor:        # (B, V) the map's maximum inside each box (at least one cell)
+    "The maximum of a photo-wide map inside each view's box."
+    h, w = m.shape[-2:]
+    out = []
+    for x0, y0, x1, y1 in boxes.tolist():
+        i0, j0 = min(int(y0 * h), h - 1), min(int(x0 * w), w - 1)
+        out.append(m[:, i0:max(i0 + 1, math.ceil(y1 * h)), j0:max(j0 + 1, math.ceil(x1 * w))].amax((1, 2)))
+    return torch.stack(out, 1)
+
 # %% ../../nbs/43_multiview.model.ipynb #225e2b29
 class ViewPruner(nn.Module):
     "Learned importance of each view from the global view's grid; keeps the global view and the top `keep - 1` others, straight-through."
@@ -161,6 +193,7 @@ class ViewPruner(nn.Module):
 
     def forward(self,
         grid: Tensor,  # (B, dim, h, w) projected grid of the global view
+        hint: Tensor|None=None, # (B, V) extra score per view (e.g. the top patch logit of the global view inside each view's box)
     ) -> tuple[Tensor, Tensor, Tensor]:  # scores (B, V), kept view indices (B, keep) ascending, weights (B, keep) = 1 with a gradient
         "Score every view, choose the kept ones, and their straight-through weights."
         b, _, h, w = grid.shape
@@ -169,6 +202,7 @@ class ViewPruner(nn.Module):
                           boxes.repeat(b, 1)], 1)
         feats = roi_align(grid, rois, self.roi, spatial_scale=1., sampling_ratio=2, aligned=True)
         scores = self.score(rearrange(feats, '(b v) d i j -> b v (d i j)', b=b)).squeeze(-1) + self.prior
+        if hint is not None: scores = scores + hint
         pick = scores.detach().float().clone()
         if self.training and self.noise > 0: pick = pick - self.noise * torch.empty_like(pick).exponential_().log()
         pick[:, 0] = float('inf')                          # the global view always stays
@@ -271,9 +305,15 @@ class MultiviewNet(nn.Module):
         mask_grid: int=0,        # side of the per-view mask head's grid; 0: no mask head
         noise: float=1.,         # Gumbel noise of the pruner in training
         drop_path: float=0.,
+        patch_head: bool=False,  # per-cell roadwork logits on every kept view's grid; their top cells add evidence to the logit
+        patch_topk: int=2,       # cells averaged into the evidence
     ):
         super().__init__()
         self.num_views, self.dim, self.mask_grid = len(VIEW_NAMES), positive_int(dim, 'dim'), int(mask_grid)
+        self.patch_topk = positive_int(patch_topk, 'patch_topk')
+        self.patch_head = nn.Conv2d(dim, 1, 1) if patch_head else None
+        self.evidence = nn.Linear(1, 1) if patch_head else None   # scale and offset of the top-cell evidence
+        if patch_head: nn.init.ones_(self.evidence.weight); nn.init.zeros_(self.evidence.bias)
         self.backbone = backbone
         self.proj = nn.Conv2d(backbone.dim, dim, 1)                  # the input projection, e.g. 1280 -> 512
         self.pruner = ViewPruner(dim, keep, self.num_views, noise=noise)
@@ -304,7 +344,8 @@ def encode_views(self: MultiviewNet,
     "Backbone on the global view, pruning, backbone on the other kept views, pyramid tokens with view embeddings."
     b = check_shape(views, 'B V C S S', 'views', V=self.num_views, C=3)['B']
     glob = self._grids(views[:, 0])
-    scores, kept, weights = self.pruner(glob)
+    hint = _box_max(self.patch_head(glob)[:, 0], self.pruner.boxes).detach() if self.patch_head is not None else None
+    scores, kept, weights = self.pruner(glob, hint)
     others = kept[:, 1:]
     chosen = views[torch.arange(b, device=views.device)[:, None], others]          # (B, keep - 1, 3, S, S)
     grids = [glob[:, None]] + ([rearrange(self._grids(rearrange(chosen, 'b k c h w -> (b k) c h w')), '(b k) d h w -> b k d h w', b=b)]
@@ -312,7 +353,9 @@ def encode_views(self: MultiviewNet,
     grids = torch.cat(grids, 1)
     tokens = rearrange(self.pyramid(rearrange(grids, 'b k d h w -> (b k) d h w')), '(b k) d -> b k d', b=b)
     tokens = (tokens + self.view_embed[kept]) * weights[..., None]
-    return {'tokens': tokens, 'scores': scores, 'kept': kept}
+    out = {'tokens': tokens, 'scores': scores, 'kept': kept}
+    if self.patch_head is not None: out['patch_logits'] = rearrange(self.patch_head(rearrange(grids, 'b k d h w -> (b k) d h w')), '(b k) 1 h w -> b k h w', b=b)
+    return out
 
 # %% ../../nbs/43_multiview.model.ipynb #17698ba3
 @patch
@@ -328,10 +371,15 @@ def forward(self: MultiviewNet,
     b = len(fused)
     null = self.meta(None, batch_size=b)
     m = self.meta(meta, batch_size=b, drop=meta_drop) if meta else null
-    out = {'logits': self.head(torch.cat([fused, m], -1)).squeeze(-1),
-           'logits_null': self.head(torch.cat([fused, null], -1)).squeeze(-1),
+    ev = 0.
+    if self.patch_head is not None:
+        p = enc['patch_logits'].flatten(1)
+        ev = self.evidence(p.topk(min(self.patch_topk, p.shape[1]), dim=1).values.mean(1, keepdim=True)).squeeze(-1)
+    out = {'logits': self.head(torch.cat([fused, m], -1)).squeeze(-1) + ev,
+           'logits_null': self.head(torch.cat([fused, null], -1)).squeeze(-1) + ev,
            'view_logits': self.view_head(x).squeeze(-1), 'weather_logits': self.weather_head(fused),
            'embedding': fused, 'gates': gates, 'scores': enc['scores'], 'kept': enc['kept']}
+    if self.patch_head is not None: out['patch_logits'] = enc['patch_logits']
     if self.mask_head is not None:
         out['mask_logits'] = rearrange(self.mask_head(x), 'b k (i j) -> b k i j', i=self.mask_grid)
     return out

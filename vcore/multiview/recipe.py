@@ -29,9 +29,9 @@ from .views import make_views, view_boxes
 
 # %% auto #0
 __all__ = ['recipe', 'MultiviewData', 'MultiviewModel', 'Photos', 'collate', 'data_root', 'gps_clusters', 'balanced_weights',
-           'batch_plan', 'build_data', 'resolve', 'build_eval_data', 'build_model', 'mask_targets', 'views_of', 'loss',
-           'predict', 'reward', 'calibrated_probs', 'metrics', 'predict_image', 'predict_files', 'importance_map',
-           'plot_view_importance', 'plot_gates', 'plot_confusion', 'plot_embeddings', 'demo']
+           'batch_plan', 'build_data', 'resolve', 'build_eval_data', 'build_model', 'mask_targets', 'patch_targets',
+           'views_of', 'loss', 'predict', 'reward', 'calibrated_probs', 'metrics', 'predict_image', 'predict_files',
+           'importance_map', 'plot_view_importance', 'plot_gates', 'plot_confusion', 'plot_embeddings', 'demo']
 
 # %% ../../nbs/44_multiview.recipe.ipynb #5502893a
 @dataclass
@@ -51,6 +51,7 @@ class MultiviewData:
     masks: bool = True                        # train the mask head where masks exist
     clusters: int = ranged(8, 'positive')     # k-means clusters over GPS for the sampler
     sampler: str = ranged('balanced', ('balanced', 'uniform'))  # GPS-weighted class-balanced, or uniform shuffling
+    cache: bool = False                       # keep the decoded training photos (and masks) in memory after their first read
 
 @dataclass
 class MultiviewModel:
@@ -67,6 +68,10 @@ class MultiviewModel:
     mask_grid: int = ranged(4, 'nonneg')      # mask head grid per view; 0: no mask head
     noise: float = ranged(1., 'nonneg')       # Gumbel noise of the pruner in training
     drop_path: float = ranged(0., 'prob')
+    patch_head: bool = False                  # per-cell roadwork logits on each kept view's grid, trained on the masks; top cells add evidence
+    patch_topk: int = ranged(2, 'positive')   # cells averaged into that evidence
+    patch_weight: float = ranged(1., 'nonneg')
+    patch_pos_weight: float = ranged(1., 'positive') # BCE weight of the cells with roadwork
     focal_alpha: float = ranged(0.25, 'prob')
     focal_gamma: float = ranged(2., 'nonneg')
     consistency_weight: float = ranged(0.1, 'nonneg')
@@ -76,12 +81,18 @@ class MultiviewModel:
 
 # %% ../../nbs/44_multiview.recipe.ipynb #ae2f535b
 class Photos(MultiviewImages):
-    "`MultiviewImages` items with the source index (0 real, 1 synthetic, -1 unknown) for per-source metrics."
+    "`MultiviewImages` items with the source index (0 real, 1 synthetic, -1 unknown) for per-source metrics; decoded items kept in memory with `cache`."
+    def __init__(self, *args, cache: bool=False, **kw):
+        super().__init__(*args, **kw)
+        self.cache = {} if cache else None
+
     def __getitem__(self, i: int) -> dict|None:
+        if self.cache is not None and i in self.cache: return self.cache[i]
         item = super().__getitem__(i)
         if item is not None:
             s = self.rows[i].source
             item['source'] = torch.tensor(SOURCES.index(s) if s in SOURCES else -1)
+            if self.cache is not None: self.cache[i] = item
         return item
 
 def collate(batch: list[dict|None]) -> dict:
@@ -100,7 +111,7 @@ def data_root(cfg: Config) -> Path:
 
 def _photos(root, rows, cfg: Config, cameras, **kw) -> Photos:
     d = cfg.data
-    return Photos(root, rows, image_size=d.image_size, cameras=cameras, with_mask=d.masks and cfg.model.mask_grid > 0, **kw)
+    return Photos(root, rows, image_size=d.image_size, cameras=cameras, with_mask=d.masks and (cfg.model.mask_grid > 0 or cfg.model.patch_head), **kw)
 
 # %% ../../nbs/44_multiview.recipe.ipynb #d4692ed2
 def gps_clusters(
@@ -155,7 +166,7 @@ def build_data(cfg: Config) -> tuple[Dataset, Dataset]:
     tr, va = split_indices(np.array([r.label for r in rows]), d.val_frac, d.seed)
     train_rows = [rows[i] for i in tr]
     cameras = list(d.cameras) or sorted({r.camera for r in train_rows if r.camera})
-    train, val = _photos(root, train_rows, cfg, cameras), _photos(root, [rows[i] for i in va], cfg, cameras)
+    train, val = _photos(root, train_rows, cfg, cameras, cache=d.cache), _photos(root, [rows[i] for i in va], cfg, cameras)
     if d.sampler == 'balanced':
         train.sample_weights = balanced_weights([r.label for r in train_rows], gps_clusters(train_rows, d.clusters, d.seed))
     return train, val
@@ -175,9 +186,10 @@ def build_model(cfg: Config) -> MultiviewNet:
     net = MultiviewNet(load_backbone(m.backbone), dim=m.dim, keep=m.keep, depth=m.depth, num_heads=m.num_heads,
                        num_experts=m.num_experts, top_k=m.top_k, mlp_ratio=m.mlp_ratio, grids=tuple(m.grids),
                        num_cameras=len(cfg.data.cameras), mask_grid=m.mask_grid if cfg.data.masks else 0,
-                       noise=m.noise, drop_path=m.drop_path)
+                       noise=m.noise, drop_path=m.drop_path, patch_head=m.patch_head, patch_topk=m.patch_topk)
     net.view_size, net.meta_train, net.meta_dropout = cfg.data.view_size, cfg.data.meta_train, cfg.data.meta_dropout
-    net.loss_cfg = {k: getattr(m, k) for k in ('focal_alpha', 'focal_gamma', 'consistency_weight', 'weather_weight', 'mask_weight', 'moe_weight')}
+    net.loss_cfg = {k: getattr(m, k) for k in ('focal_alpha', 'focal_gamma', 'consistency_weight', 'weather_weight', 'mask_weight', 'moe_weight',
+                                               'patch_weight', 'patch_pos_weight')}
     return net
 
 # %% ../../nbs/44_multiview.recipe.ipynb #154f17bf
@@ -192,6 +204,19 @@ def mask_targets(
         boxes = view_boxes(*m.shape[-2:])
         mf = m.float()
         out.append(torch.stack([F.adaptive_avg_pool2d(mf[:, y0:y1, x0:x1], grid)[0] for x0, y0, x1, y1 in boxes[ks].tolist()]))
+    return torch.stack(out).to(kept.device)
+
+def patch_targets(
+    masks: list[Tensor],  # per photo (1, H, W) uint8 {0, 1}
+    kept: Tensor,         # (B, k) kept view indices
+    h: int, w: int,       # the grid of each view
+) -> Tensor:              # (B, k, h, w) 1 where a cell of a kept view's box holds any roadwork pixel
+    "The patch head's targets: each kept view's box of the photo's mask, max-pooled to the view's grid."
+    out = []
+    for m, ks in zip(masks, kept.tolist()):
+        boxes = view_boxes(*m.shape[-2:])
+        mf = m.float()
+        out.append(torch.stack([F.adaptive_max_pool2d(mf[:, y0:y1, x0:x1], (h, w))[0] for x0, y0, x1, y1 in boxes[ks].tolist()]))
     return torch.stack(out).to(kept.device)
 
 # %% ../../nbs/44_multiview.recipe.ipynb #0129b926
@@ -216,9 +241,17 @@ def loss(model: nn.Module, batch: dict) -> tuple[Tensor, dict]:
         ok = batch['mask_valid']
         t = mask_targets([m for m, v in zip(batch['mask'], ok.tolist()) if v], out['kept'][ok], net.mask_grid)
         parts['mask'] = F.binary_cross_entropy_with_logits(out['mask_logits'][ok].float(), t)
+    if 'patch_logits' in out and 'mask' in batch:
+        ok = batch['mask_valid'] | (batch['label'] == 0)    # a photo without roadwork has an empty mask, known or not
+        if ok.any():
+            pl = out['patch_logits'][ok].float()
+            t = patch_targets([m if v else torch.zeros_like(m) for m, v, o in zip(batch['mask'], batch['mask_valid'].tolist(), ok.tolist()) if o],
+                              out['kept'][ok], *pl.shape[-2:])
+            parts['patch'] = F.binary_cross_entropy_with_logits(pl, t, pos_weight=pl.new_tensor(w['patch_pos_weight']))
     aux = moe_aux_loss(net)
     parts['moe'] = aux if aux is not None else y.sum() * 0.
-    weights = {'focal': 1., 'consistency': w['consistency_weight'], 'weather': w['weather_weight'], 'mask': w['mask_weight'], 'moe': w['moe_weight']}
+    weights = {'focal': 1., 'consistency': w['consistency_weight'], 'weather': w['weather_weight'], 'mask': w['mask_weight'], 'moe': w['moe_weight'],
+               'patch': w['patch_weight']}
     total = sum(weights[k] * v for k, v in parts.items())
     return total, {k: v.detach() for k, v in parts.items()}
 
