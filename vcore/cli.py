@@ -103,10 +103,10 @@ def _recipes(systems: str|None) -> dict:
     names = systems.split(',') if systems else [n for n in SEED_SYSTEMS if n in BUILTIN_SYSTEMS]
     return {name: get_recipe(name) for name in names}
 
-def _expected(recipes: dict, which: int) -> str:
-    "The recipes' expected minutes for demo (0) or figures (1), as a phrase."
+def _expected(recipes: dict, which: int, jobs: int=1) -> str:
+    "The recipes' expected minutes for demo (0) or figures (1) on 2 CPU cores, `jobs` stages at a time, as a phrase."
     known = [r.demo_minutes[which] for r in recipes.values() if r.demo is not None and r.demo_minutes]
-    return f"about {sum(known):.0f} min on 2 CPU cores" if known else "time unknown"
+    return f"about {max(max(known), sum(known) / jobs):.0f} min on 2 CPU cores" if known else "time unknown"
 
 def _stage(name: str, out, figures, device, full: bool, reuse: bool, log) -> dict:
     "One system's demo in a worker process of `_tour`: one thread, its output (progress bars included) to `log`."
@@ -166,7 +166,7 @@ def demo(
     recipes = _recipes(systems)
     check_writable(out); check_writable(figures, name='--figures')
     jobs = _jobs(jobs, device, len(recipes))
-    print(f"vcore demo: {', '.join(recipes)} ({_expected(recipes, 0)})", flush=True)
+    print(f"vcore demo: {', '.join(recipes)} ({_expected(recipes, 0, jobs)})", flush=True)
     start = time.time()
     res, rows = _tour(recipes, out, figures, device, full=False, reuse=False, jobs=jobs)
     table = summary_markdown(rows)
@@ -198,7 +198,7 @@ def figures(
     jobs = _jobs(jobs, device, len(recipes))
     readme = Path(readme) if readme else None
     if readme is not None: replace_results(readme.read_text(), '', str(readme))   # markers checked before any work
-    print(f"vcore figures: {', '.join(recipes)} ({_expected(recipes, 1)}; finished runs in {out} are reused)", flush=True)
+    print(f"vcore figures: {', '.join(recipes)} ({_expected(recipes, 1, jobs)}; finished runs in {out} are reused)", flush=True)
     res, rows = _tour(recipes, out, figures, device, full=True, reuse=True, jobs=jobs)
     table = summary_markdown(rows)
     Path(figures).mkdir(parents=True, exist_ok=True)

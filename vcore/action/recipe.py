@@ -369,7 +369,8 @@ def demo(
 # %% ../../nbs/34_action.recipe.ipynb #0ea802ee
 recipe = register_recipe(Recipe('action', ActionData, ActionModel, build_data=build_data, build_model=build_model, loss=loss,
                                 predict=predict, metrics=metrics, build_eval_data=build_eval_data, resolve=resolve,
-                                init_model=init_model, features=features, demo=demo))
+                                init_model=init_model, features=features, demo=demo,
+                                demo_minutes=(6, 24)))   # one-thread CPU minutes: GASM-CAST; every ablation
 
 # %% ../../nbs/34_action.recipe.ipynb #09c1b7b3
 from vcore.core import document

@@ -335,6 +335,7 @@ def demo(
     return summary | {'rows': rows}
 
 recipe.demo = demo   # registered above without it: the demo needs the figures
+recipe.demo_minutes = (14, 21)   # one-thread CPU minutes of `vcore demo` (ViViT + Polar) and `vcore figures` (+ the CNN)
 
 # %% ../../nbs/16_neuro.model.ipynb #e018140f
 def insilico(model: MultiSessionModel, cfg: Config, out: Path, session: str|None=None, device=None) -> dict:
