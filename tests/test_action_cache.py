@@ -149,6 +149,7 @@ from vcore.action.extractors import DEMO_SPEC, extract_features
 res = extract_features(sys.argv[1], 'train', DEMO_SPEC, sys.argv[2], num_segments=4, size=32, progress=False)
 import torch.distributed as dist
 with open(f"{sys.argv[2]}.rank{dist.get_rank()}.json", 'w') as f: json.dump({k: v for k, v in res.items() if k != 'seconds'}, f)
+dist.destroy_process_group()   # as a script should: gloo threads alive at exit can abort the process
 """
 
 

@@ -278,6 +278,11 @@ COMMANDS = {'train': train, 'eval': evaluate, 'explain': explain, 'features': fe
             'insilico': insilico, 'demo': demo, 'figures': figures, 'bench': bench}
 USER_ERRORS = (ValueError, TypeError, KeyError, OSError, FloatingPointError, RuntimeError)
 
+def _close_distributed():
+    "Destroy the process group a command started under torchrun: gloo's threads left alive at exit abort the process."
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized(): dist.destroy_process_group()
+
 def main(argv: list[str]|None=None) -> int:
     "Entry point of the `vcore` command; user errors print one line and exit 2 (`VCORE_DEBUG=1` shows the traceback)."
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -300,6 +305,7 @@ def main(argv: list[str]|None=None) -> int:
             msg = f"{e.filename}: {e.strerror}"
         print(f'vcore {cmd}: error: {msg}', file=sys.stderr)
         return 2
+    finally: _close_distributed()
     return 0
 
 # %% ../nbs/83_cli.ipynb #d95ccdc6
