@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from conftest import vcore, vcore_main, TINY
+from conftest import vcore_main, TINY
 
 
 def bad_yaml(tmp_path, text, name='bad.yaml'):
@@ -45,22 +45,22 @@ def test_train_errors(tmp_path, case):
 
 def test_corrupt_checkpoint(tmp_path):
     (tmp_path/'last.pt').write_bytes(b'PK\x03\x04 truncated')
-    r = vcore('eval', tmp_path/'last.pt', '--out', tmp_path/'m.json')
+    r = vcore_main('eval', tmp_path/'last.pt', '--out', tmp_path/'m.json')
     assert r.returncode == 2 and 'not a readable vcore checkpoint' in r.stderr, r.stderr
     assert not (tmp_path/'m.json').exists()
 
 
 def test_foreign_checkpoint(tmp_path):
     torch.save({'state_dict': {}}, tmp_path/'other.pt')
-    r = vcore('eval', tmp_path/'other.pt')
+    r = vcore_main('eval', tmp_path/'other.pt')
     assert r.returncode == 2 and "lacks key 'model'" in r.stderr, r.stderr
 
 
 def test_existing_run_is_not_overwritten(tmp_path, tiny_config):
     cfg, out = tiny_config(steps=4), tmp_path/'run'
-    assert vcore('train', cfg, '--out', out).returncode == 0
+    assert vcore_main('train', cfg, '--out', out).returncode == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    r = vcore('train', cfg, '--out', out)
+    r = vcore_main('train', cfg, '--out', out)
     assert r.returncode == 2 and 'already holds a run' in r.stderr, r.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 

@@ -3,7 +3,7 @@ import json
 
 import torch
 
-from conftest import vcore
+from conftest import vcore, vcore_main   # vcore: a new interpreter, as from a shell; vcore_main: the same entry point in-process
 
 
 def test_help_lists_commands_and_presets():
@@ -14,7 +14,7 @@ def test_help_lists_commands_and_presets():
 
 def test_train_then_eval(tmp_path, tiny_config):
     out = tmp_path/'run'
-    r = vcore('train', tiny_config(), '--out', out, '--set', 'train.steps=15', 'model.hidden=8')
+    r = vcore_main('train', tiny_config(), '--out', out, '--set', 'train.steps=15', 'model.hidden=8')
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in out.iterdir()) == ['best.pt', 'config.yaml', 'last.pt', 'metrics.jsonl']
     summary = json.loads(r.stdout.strip().splitlines()[-1])
@@ -24,7 +24,7 @@ def test_train_then_eval(tmp_path, tiny_config):
     log = [json.loads(l) for l in (out/'metrics.jsonl').read_text().splitlines()]
     assert [r['step'] for r in log if 'val/loss' in r] == [5, 10, 15]
 
-    r = vcore('eval', out/'best.pt', '--out', tmp_path/'m.json')
+    r = vcore_main('eval', out/'best.pt', '--out', tmp_path/'m.json')
     assert r.returncode == 0, r.stderr
     m = json.loads((tmp_path/'m.json').read_text())
     assert m['n'] == 24 and m['loss'] == min(l['val/loss'] for l in log if 'val/loss' in l)
@@ -33,7 +33,7 @@ def test_train_then_eval(tmp_path, tiny_config):
     g = torch.Generator().manual_seed(5)
     x = torch.randn(10, 4, generator=g)
     torch.save({'x': x, 'y': x.sum(1)}, tmp_path/'held.pt')
-    r = vcore('eval', out/'best.pt', '--data', tmp_path/'held.pt')
+    r = vcore_main('eval', out/'best.pt', '--data', tmp_path/'held.pt')
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)['n'] == 10
 
@@ -42,17 +42,17 @@ def test_train_reads_data_path(tmp_path, tiny_config):
     g = torch.Generator().manual_seed(1)
     x = torch.randn(32, 4, generator=g)
     torch.save({'x': x, 'y': x[:, 0]}, tmp_path/'train.pt')
-    r = vcore('train', tiny_config(steps=4), '--data', tmp_path/'train.pt', '--out', tmp_path/'run')
+    r = vcore_main('train', tiny_config(steps=4), '--data', tmp_path/'train.pt', '--out', tmp_path/'run')
     assert r.returncode == 0, r.stderr
     ck = torch.load(tmp_path/'run'/'last.pt', weights_only=True)
     assert ck['config']['data']['path'] == str(tmp_path/'train.pt')
 
 
 def test_bench_takes_its_arguments_and_names_unknown_ones():
-    r = vcore('bench', 'attention', '--device', 'cpu', '--set', 'B=2', 'N=16', 'dim=32', 'min_run_time=0.05')
+    r = vcore_main('bench', 'attention', '--device', 'cpu', '--set', 'B=2', 'N=16', 'dim=32', 'min_run_time=0.05')
     assert r.returncode == 0, r.stderr
     assert 'B=2, N=16, dim=32' in r.stdout, r.stdout
-    r = vcore('bench', 'attention', '--device', 'cpu', '--set', 'heads=4')
+    r = vcore_main('bench', 'attention', '--device', 'cpu', '--set', 'heads=4')
     assert r.returncode == 2 and "'heads': not an argument of the 'attention' benchmark" in r.stderr, r.stderr
 
 

@@ -9,6 +9,7 @@ from conftest import vcore_main as vcore   # in-process: the same entry point, w
 TINY = ['data.sim_neurons=[4, 6]', 'data.sim_trials=4', 'data.sim_trial_len=0.5', 'data.lags=8',
         "model.core_args={hidden: 4, layers: 1, kernel: [3, 5, 5]}",
         'train.steps=2', 'train.batch_size=8', 'train.eval_every=2', 'train.device=cpu']
+QUICK = ['--mei_steps', '3', '--orientations', '4']   # the experiments' sizes, small: the test checks what is written
 FIELDS = {'rf_x', 'rf_y', 'orientation_deg', 'sf_cpp', 'f1_f0', 'dsi'}
 
 
@@ -22,7 +23,7 @@ def run(tmp_path_factory):
 
 
 def test_insilico_writes_tuning_mei_and_figures(tmp_path, run):
-    r = vcore('insilico', run/'best.pt', '--out', tmp_path/'twin', '--device', 'cpu')
+    r = vcore('insilico', run/'best.pt', '--out', tmp_path/'twin', '--device', 'cpu', *QUICK)
     assert r.returncode == 0, r.stderr[-3000:]
     doc = json.loads((tmp_path/'twin'/'tuning.json').read_text())
     assert doc['frame_size'] == [51, 51] and doc['fps'] == 120. and doc['lags'] == 8 and len(doc['eye_deg']) == 2
@@ -32,6 +33,7 @@ def test_insilico_writes_tuning_mei_and_figures(tmp_path, run):
             assert rec['neuron'] == i and FIELDS <= set(rec)
             assert 0 <= rec['orientation_deg'] < 180 and 0 < rec['sf_cpp'] <= 0.5 and 0 <= rec['dsi'] <= 1 and rec['f1_f0'] >= 0
             assert -0.5 <= rec['rf_x'] <= 50.5 and -0.5 <= rec['rf_y'] <= 50.5
+            assert rec['direction_deg'] % 45 == 0   # 4 orientations: directions 45 degrees apart
     with np.load(tmp_path/'twin'/'mei.npz') as z:
         assert z['sim0'].shape == (4, 8, 51, 51) and z['sim1_activation'].shape == (6, 3) and np.isfinite(z['sim1']).all()
     assert {p.name for p in (tmp_path/'twin'/'figures').iterdir()} == {f'sim{i}_{k}.png' for i in (0, 1) for k in ('rf', 'tuning', 'mei')}
@@ -39,7 +41,7 @@ def test_insilico_writes_tuning_mei_and_figures(tmp_path, run):
 
 
 def test_insilico_one_session(tmp_path, run):
-    r = vcore('insilico', run/'best.pt', '--session', 'sim1', '--out', tmp_path/'twin')
+    r = vcore('insilico', run/'best.pt', '--session', 'sim1', '--out', tmp_path/'twin', *QUICK)
     assert r.returncode == 0, r.stderr[-3000:]
     assert list(json.loads((tmp_path/'twin'/'tuning.json').read_text())['sessions']) == ['sim1']
 

@@ -20,13 +20,13 @@ def clips(tmp_path_factory):
     d = tmp_path_factory.mktemp('traj')
     save_trajectories(d/'clips.npz', make_dataset(n=16, frames=8, size=32, seed=3))
     (d/'tiny.yaml').write_text(TINY)
-    r = vcore('train', d/'tiny.yaml', '--data', d/'clips.npz', '--out', d/'run')
+    r = vcore_main('train', d/'tiny.yaml', '--data', d/'clips.npz', '--out', d/'run')
     assert r.returncode == 0, r.stderr
     return d
 
 
 def test_eval_reports_every_metric(clips):
-    r = vcore('eval', clips/'run/best.pt', '--data', clips/'clips.npz', '--out', clips/'m.json')
+    r = vcore_main('eval', clips/'run/best.pt', '--data', clips/'clips.npz', '--out', clips/'m.json')
     assert r.returncode == 0, r.stderr
     m = json.loads((clips/'m.json').read_text())
     for k in ('accuracy', 'per_class_accuracy', 'forecast_mae', 'forecast_rmse', 'forecast_mae_last', 'codebook_perplexity', 'codebook_usage'):
@@ -37,7 +37,7 @@ def test_eval_reports_every_metric(clips):
 
 
 def test_explain_numeric(clips):
-    r = vcore('explain', clips/'run/best.pt', '--data', clips/'clips.npz', '--out', clips/'eq.jsonl')
+    r = vcore_main('explain', clips/'run/best.pt', '--data', clips/'clips.npz', '--out', clips/'eq.jsonl')
     assert r.returncode == 0, r.stderr
     rows = [json.loads(l) for l in (clips/'eq.jsonl').read_text().splitlines()]
     assert len(rows) == 16 and sorted(r['index'] for r in rows) == list(range(16))
@@ -68,7 +68,7 @@ def test_bad_files_are_refused(clips, tmp_path, name, change, message):
 
 def test_too_few_frames_for_the_horizon(clips, tmp_path):
     save_trajectories(tmp_path/'short.npz', make_dataset(n=4, frames=2, size=16, seed=0))
-    r = vcore('explain', clips/'run/best.pt', '--data', tmp_path/'short.npz', '--out', tmp_path/'eq.jsonl')
+    r = vcore_main('explain', clips/'run/best.pt', '--data', tmp_path/'short.npz', '--out', tmp_path/'eq.jsonl')
     assert r.returncode == 2 and 'too few frames for the forecast horizon' in r.stderr, r.stderr
     assert not (tmp_path/'eq.jsonl').exists()
 
@@ -107,10 +107,9 @@ def test_explain_with_llm_paths(clips, tmp_path):
     assert all(req['headers'].get('authorization') == f'Bearer {secret}' for req in server.requests)
 
 
-def test_explain_llm_without_key_says_so(clips, tmp_path):
-    env = vcore_env()
-    env.pop('OPENAI_API_KEY', None)
-    r = vcore('explain', clips/'run/best.pt', '--data', clips/'clips.npz', '--out', tmp_path/'eq.jsonl', '--llm', env=env)
+def test_explain_llm_without_key_says_so(clips, tmp_path, monkeypatch):
+    monkeypatch.delenv('OPENAI_API_KEY', raising=False)
+    r = vcore_main('explain', clips/'run/best.pt', '--data', clips/'clips.npz', '--out', tmp_path/'eq.jsonl', '--llm')
     assert r.returncode == 0, r.stderr
     rows = [json.loads(l) for l in (tmp_path/'eq.jsonl').read_text().splitlines()]
     assert {row['source'] for row in rows} == {'numeric_no_llm'}

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import vcore
+from conftest import vcore_main as vcore   # in-process: the same entry point, without an interpreter per case
 
 TINY = ['data.sim_neurons=[4, 6]', 'data.sim_trials=4', 'data.sim_trial_len=0.5', 'data.lags=8',
         "model.core_args={hidden: 4, layers: 1, kernel: [3, 5, 5]}",

@@ -263,13 +263,16 @@ def insilico(
     out: str=None,         # output folder for tuning.json, mei.npz and figures (required)
     session: str=None,     # one session's neurons (default: every session)
     device: str='auto',    # auto, cpu or cuda
+    mei_steps: int=50,     # gradient steps of each most-exciting-input search
+    orientations: int=12,  # grating orientations over [0, 180), two directions each
 ) -> dict:
     "Run in-silico experiments on a trained model; write per-neuron tuning, most exciting inputs and figures."
     if out is None: raise ValueError("--out is required (a folder for tuning.json, mei.npz and figures)")
     out = check_writable(out)
     dev = get_device(device)
     model, cfg, recipe = load_model(checkpoint, dev, source=checkpoint)
-    res = _hook(recipe, cfg, 'insilico', 'in-silico')(model=model, cfg=cfg, out=out, session=session, device=dev)
+    res = _hook(recipe, cfg, 'insilico', 'in-silico')(model=model, cfg=cfg, out=out, session=session, device=dev,
+                                                                 mei_steps=mei_steps, n_orientations=orientations)
     print(json.dumps(res, default=float))
     return res
 

@@ -15,7 +15,6 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
-from timm.optim import param_groups_weight_decay
 from tqdm.auto import tqdm
 
 from .core import (Config, Recipe, atomic_write, check_ranges, check_writable, config_to_dict, get_device,
@@ -36,6 +35,7 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     for mn, m in model.named_modules():
         if isinstance(m, (nn.Embedding, nn.EmbeddingBag)):
             skip |= {f'{mn}.{pn}' if mn else pn for pn, _ in m.named_parameters(recurse=False)}
+    from timm.optim import param_groups_weight_decay   # here, not at the top: importing timm costs every `vcore` command 1-2 s
     return param_groups_weight_decay(model, weight_decay, no_weight_decay_list=skip)
 
 # %% ../nbs/81_train.ipynb #942590c3

@@ -338,10 +338,11 @@ recipe.demo = demo   # registered above without it: the demo needs the figures
 recipe.demo_minutes = (14, 21)   # one-thread CPU minutes of `vcore demo` (ViViT + Polar) and `vcore figures` (+ the CNN)
 
 # %% ../../nbs/16_neuro.model.ipynb #e018140f
-def insilico(model: MultiSessionModel, cfg: Config, out: Path, session: str|None=None, device=None) -> dict:
+def insilico(model: MultiSessionModel, cfg: Config, out: Path, session: str|None=None, device=None,
+             mei_steps: int=50, n_orientations: int=12) -> dict:
     "`vcore insilico`: tuning.json, mei.npz and figures for every neuron of a trained model (`vcore.neuro.insilico.run_insilico`)."
     from vcore.neuro.insilico import run_insilico
-    return run_insilico(model, cfg, out, session=session, device=device)
+    return run_insilico(model, cfg, out, session=session, device=device, mei_steps=mei_steps, n_orientations=n_orientations)
 
 recipe.insilico = insilico
 
