@@ -64,7 +64,12 @@ def test_demo_and_figures_on_the_toy_system(tmp_path):
     assert r.returncode == 0, r.stderr
     summary = (figs/'demo_summary.md').read_text()
     assert '| toy | toy_demo | top-1 |' in summary and 'min in all' in summary, summary
-    assert 'toy: done at' in r.stdout and 'toy: done in' in (tmp_path/'demo'/'toy.log').read_text()   # a one-thread worker's stage
+    # the preset (the recipe's demo_parts) is trained in a stage of its own; the demo stage after it reuses the run
+    assert r.stdout.index('toy toy_demo: done at') < r.stdout.index('toy: done at'), r.stdout
+    part, stage = (tmp_path/'demo'/'toy.toy_demo.log').read_text(), (tmp_path/'demo'/'toy.log').read_text()
+    assert 'toy: toy_demo: done in' in part and 'toy: demo stage: done in' in stage, (part, stage)
+    best, part_log = (tmp_path/'demo'/'toy'/'toy_demo'/'best.pt').stat(), (tmp_path/'demo'/'toy.toy_demo.log').stat()
+    assert best.st_mtime_ns <= part_log.st_mtime_ns                                 # not trained again by the demo stage
     r = vcore_main('demo', '--systems', 'toy', '--jobs', '0', '--out', tmp_path/'d2')
     assert r.returncode == 2 and '--jobs: expected an int >= 1, got 0' in r.stderr, r.stderr
     readme.write_text('# x\n\nprose\n<!-- results:start -->\nold table\n<!-- results:end -->\nmore prose\n')
@@ -72,9 +77,9 @@ def test_demo_and_figures_on_the_toy_system(tmp_path):
     assert r.returncode == 0, r.stderr
     table = (figs/'results.md').read_text()
     assert readme.read_text() == f'# x\n\nprose\n<!-- results:start -->\n{table}<!-- results:end -->\nmore prose\n'
-    stamp = (tmp_path/'runs'/'toy'/'best.pt').stat().st_mtime_ns
+    stamp = (tmp_path/'runs'/'toy'/'toy_demo'/'best.pt').stat().st_mtime_ns
     assert vcore_main('figures', '--systems', 'toy', '--out', tmp_path/'runs', '--figures', figs, '--readme', readme).returncode == 0
-    assert (tmp_path/'runs'/'toy'/'best.pt').stat().st_mtime_ns == stamp            # a finished run is reused
+    assert (tmp_path/'runs'/'toy'/'toy_demo'/'best.pt').stat().st_mtime_ns == stamp            # a finished run is reused
     assert (figs/'results.md').read_text() == table
     readme.write_text('no markers')
     r = vcore_main('figures', '--systems', 'toy', '--out', tmp_path/'other', '--figures', figs, '--readme', readme)

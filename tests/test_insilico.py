@@ -52,6 +52,13 @@ def test_insilico_unknown_session(tmp_path, run):
     assert not (tmp_path/'twin'/'tuning.json').exists()
 
 
+@pytest.mark.parametrize('option', ['--mei_steps', '--orientations'])
+def test_insilico_sizes_must_be_positive(tmp_path, run, option):
+    r = vcore('insilico', run/'best.pt', '--out', tmp_path/'twin', option, '0')
+    assert r.returncode == 2 and f'{option}: expected a positive integer, got 0' in r.stderr, r.stderr[-2000:]
+    assert not (tmp_path/'twin').exists()   # checked before anything is written
+
+
 def test_insilico_checkpoint_of_another_system(tmp_path, tiny_config):
     out = tmp_path/'toy'
     assert vcore('train', tiny_config(steps=2), '--out', out).returncode == 0

@@ -4,14 +4,14 @@
 
 # %% ../nbs/83_cli.ipynb #081dccf6
 from __future__ import annotations
-import json, os, sys, time
+import itertools, json, os, sys, time
 from pathlib import Path
 
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')  # before torch loads OpenMP; see above
 
 from fastcore.script import Param, anno_parser
 
-from .core import BUILTIN_SYSTEMS, apply_overrides, check_writable, get_device, get_recipe, list_presets, load_config, write_json, write_text_atomic
+from .core import BUILTIN_SYSTEMS, apply_overrides, check_writable, get_device, get_recipe, list_presets, load_config, positive_int, write_json, write_text_atomic
 from .train import Trainer, evaluate_dataset, load_checkpoint, load_model, summary_markdown, with_data
 
 # %% auto #0
@@ -94,6 +94,26 @@ def explain(
     print(json.dumps(res))
     return res
 
+# %% ../nbs/83_cli.ipynb #8c7cd6c0
+def _plan(
+    minutes: dict,   # stage -> expected minutes
+    jobs: int,       # workers; each takes the next stage of the returned order when it is free
+) -> list:
+    "The order to start the stages in: the split over `jobs` workers with the shortest expected makespan, searched exhaustively when small."
+    names = sorted(minutes, key=minutes.get, reverse=True)      # longest first: a worker starts its longest stage first
+    if jobs >= len(names) or jobs ** (len(names) - 1) > 4096: return names   # longest first, taken greedily
+    def makespan(a):
+        loads = [0.] * jobs
+        for n, w in zip(names, a): loads[w] += minutes[n]
+        return max(loads)
+    best = min(((0, *a) for a in itertools.product(range(jobs), repeat=len(names) - 1)), key=makespan)   # the first stage on worker 0: no mirror images
+    queues = [[n for n, w in zip(names, best) if w == k] for k in range(jobs)]
+    free, order = [0.] * jobs, []
+    while any(queues):                                          # the order in which free workers take them
+        k = min((k for k in range(jobs) if queues[k]), key=lambda k: free[k])
+        order.append(queues[k].pop(0)); free[k] += minutes[order[-1]]
+    return order
+
 # %% ../nbs/83_cli.ipynb #5a490199
 SEED_SYSTEMS = ('v1', 'trajectory', 'action', 'multiview')   # what `vcore demo` tours by default; 'toy' on request
 RESULTS_MARKERS = ('<!-- results:start -->', '<!-- results:end -->')
@@ -108,16 +128,25 @@ def _expected(recipes: dict, which: int, jobs: int=1) -> str:
     known = [r.demo_minutes[which] for r in recipes.values() if r.demo is not None and r.demo_minutes]
     return f"about {max(max(known), sum(known) / jobs):.0f} min on 2 CPU cores" if known else "time unknown"
 
-def _stage(name: str, out, figures, device, full: bool, reuse: bool, log) -> dict:
-    "One system's demo in a worker process of `_tour`: one thread, its output (progress bars included) to `log`."
+def _in_worker(log, title: str, fn, *args, **kwargs):
+    "`fn(*args, **kwargs)` in a worker process of `_tour`: one thread, its output (progress bars included) to `log`."
     import contextlib, torch
     torch.set_num_threads(1)
     Path(log).parent.mkdir(parents=True, exist_ok=True)
     with open(log, 'w') as f, contextlib.redirect_stdout(f), contextlib.redirect_stderr(f):
-        start = time.time(); print(f"{name}: {'figures' if full else 'demo'} stage, one thread, pid {os.getpid()}", flush=True)
-        res = get_recipe(name).demo(Path(out)/name, Path(figures), device, full=full, reuse=reuse)
-        print(f"{name}: done in {(time.time() - start) / 60:.1f} min", flush=True)
+        start = time.time(); print(f"{title}, one thread, pid {os.getpid()}", flush=True)
+        res = fn(*args, **kwargs)
+        print(f"{title}: done in {(time.time() - start) / 60:.1f} min", flush=True)
     return json.loads(json.dumps(res, default=float))    # plain data back to the parent
+
+def _stage(name: str, out, figures, device, full: bool, reuse: bool, log) -> dict:
+    "One system's demo (its figures and rows) in a worker process."
+    return _in_worker(log, f"{name}: {'figures' if full else 'demo'} stage", lambda: get_recipe(name).demo(Path(out)/name, Path(figures), device, full=full, reuse=reuse))
+
+def _part(name: str, preset: str, out, device, reuse: bool, log) -> dict:
+    "One preset of a system's demo, trained and scored in a worker process where the demo will find it."
+    from vcore.train import run_preset
+    return _in_worker(log, f"{name}: {preset}", lambda: run_preset(preset, Path(out)/name/preset, device=device, reuse=reuse).metrics)
 
 def _jobs(jobs: int|None, device, n: int) -> int:
     "Worker processes for `n` stages: `jobs`, or by default one per CPU core on CPU and 1 on a GPU."
@@ -126,7 +155,7 @@ def _jobs(jobs: int|None, device, n: int) -> int:
     return jobs
 
 def _tour(recipes: dict, out, figures, device, full: bool, reuse: bool, jobs: int=1) -> tuple[dict, list]:
-    "Each recipe's demo, one stage per system: in turn (`jobs=1`), or `jobs` at a time in one-thread processes; results and summary rows."
+    "Each recipe's demo: in turn (`jobs=1`), or `jobs` stages at a time in one-thread processes, a recipe's `demo_parts` as stages of their own; results and summary rows."
     res, todo = {}, [n for n, r in recipes.items() if r.demo is not None]
     if jobs == 1:
         for i, name in enumerate(todo, 1):
@@ -134,23 +163,37 @@ def _tour(recipes: dict, out, figures, device, full: bool, reuse: bool, jobs: in
             print(f'[{i}/{len(todo)}] {name}', flush=True)
             res[name] = recipes[name].demo(Path(out)/name, Path(figures), device, full=full, reuse=reuse)
             print(f'[{i}/{len(todo)}] {name}: done in {(time.time() - start) / 60:.1f} min', flush=True)
-    else:
-        import multiprocessing as mp
-        minutes = lambda n: (recipes[n].demo_minutes or (0, 0))[1 if full else 0]
-        order = sorted(todo, key=minutes, reverse=True)          # the longest stage starts first
-        logs = {n: Path(out)/f'{n}.log' for n in todo}
-        start, done = time.time(), 0
-        print(f"{len(todo)} stages, {jobs} at a time with one thread each; each stage logs to {Path(out)}/<system>.log", flush=True)
-        with mp.get_context('spawn').Pool(min(jobs, len(todo)), maxtasksperchild=1) as pool:
-            pending = {n: pool.apply_async(_stage, (n, out, figures, device, full, reuse, logs[n])) for n in order}
-            try:
-                while pending:
-                    for name in [n for n, r in pending.items() if r.ready()]:
-                        res[name] = pending.pop(name).get(); done += 1   # a failed stage raises here
-                        print(f'[{done}/{len(todo)}] {name}: done at {(time.time() - start) / 60:.1f} min', flush=True)
-                    time.sleep(0.2)
-            except BaseException:
-                pool.terminate(); raise
+        return res, [row for name in todo for row in res[name].get('rows', [])]
+    import multiprocessing as mp
+    which = 1 if full else 0
+    parts = {n: {p: m[which] for p, m in (recipes[n].demo_parts or {}).items() if m[which]} for n in todo}
+    total = lambda n: (recipes[n].demo_minutes or (0, 0))[which]
+    # a system with parts trains each in a stage of its own; its demo stage starts when they are done and reuses them
+    minutes = {(n, p): m for n in todo for p, m in parts[n].items()} | {(n, None): total(n) for n in todo if not parts[n]}
+    queue, waiting = _plan(minutes, jobs), {n: set(parts[n]) for n in todo if parts[n]}
+    n_stages, done, running = len(minutes) + len(waiting), 0, {}
+    start = time.time()
+    print(f"{n_stages} stages, {jobs} at a time with one thread each; each stage logs to {Path(out)}/<system>[.<preset>].log", flush=True)
+    with mp.get_context('spawn').Pool(min(jobs, n_stages), maxtasksperchild=1) as pool:
+        try:
+            while queue or waiting or running:
+                while len(running) < jobs and (queue or any(not left for left in waiting.values())):
+                    ready = [n for n, left in waiting.items() if not left]   # a demo whose parts are done goes first
+                    if ready: key = (ready[0], None); del waiting[ready[0]]
+                    else: key = queue.pop(0)
+                    name, preset = key
+                    if preset is None:
+                        args = (name, out, figures, device, full, reuse or bool(parts[name]), Path(out)/f'{name}.log')
+                        running[key] = pool.apply_async(_stage, args)
+                    else: running[key] = pool.apply_async(_part, (name, preset, out, device, reuse, Path(out)/f'{name}.{preset}.log'))
+                for key in [k for k, r in running.items() if r.ready()]:
+                    got = running.pop(key).get(); done += 1              # a failed stage raises here
+                    if key[1] is None: res[key[0]] = got
+                    else: waiting[key[0]].discard(key[1])
+                    print(f"[{done}/{n_stages}] {' '.join(k for k in key if k)}: done at {(time.time() - start) / 60:.1f} min", flush=True)
+                time.sleep(0.2)
+        except BaseException:
+            pool.terminate(); raise
     return res, [row for name in todo for row in res[name].get('rows', [])]
 
 
@@ -268,6 +311,7 @@ def insilico(
 ) -> dict:
     "Run in-silico experiments on a trained model; write per-neuron tuning, most exciting inputs and figures."
     if out is None: raise ValueError("--out is required (a folder for tuning.json, mei.npz and figures)")
+    mei_steps, orientations = positive_int(mei_steps, '--mei_steps'), positive_int(orientations, '--orientations')
     out = check_writable(out)
     dev = get_device(device)
     model, cfg, recipe = load_model(checkpoint, dev, source=checkpoint)

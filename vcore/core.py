@@ -453,6 +453,8 @@ class Recipe:
     build_eval_data: Callable|None = None  # (cfg, path) -> dataset of held-out files for `vcore eval`
     demo: Callable|None = None             # (out_dir, figures_dir, device, full=, reuse=) -> {name: value, 'rows': [demo_row]}; `vcore demo` / `figures`
     demo_minutes: tuple|None = None        # expected minutes of (`vcore demo`, `vcore figures`) on 2 CPU cores, printed before they start
+    demo_parts: dict|None = None           # {preset: (demo minutes, figures minutes), None where not run}: presets the demo trains with
+                                           # `run_preset(preset, out/preset, device=device, reuse=reuse)`; a tour may train them first, in parallel
     explain: Callable|None = None          # (model, cfg, data_path, out_path, device, **options) -> summary; for `vcore explain`
     resolve: Callable|None = None          # (cfg, train_dataset) -> cfg with its data-derived fields filled, so build_model needs no data
     init_model: Callable|None = None       # (model, cfg, train_dataset) -> None: data-driven initialisation, at training time only

@@ -139,10 +139,10 @@ def plot_run(log: list[dict], confusion: list[list[int]], path: str|Path):
     fig.savefig(path, dpi=100)
 
 def demo(out: str|Path, figures: str|Path, device: str='auto', full: bool=False, reuse: bool=False) -> dict:
-    "Train `toy_demo` into `out`, draw `figures/toy_demo.png`, return the best checkpoint's metrics (one run: `full` changes nothing)."
+    "Train `toy_demo` into `out/toy_demo`, draw `figures/toy_demo.png`, return the best checkpoint's metrics (one run: `full` changes nothing)."
     import json
     from vcore.train import demo_row, load_checkpoint, run_preset
-    run = run_preset('toy_demo', out, device=device, reuse=reuse)
+    run = run_preset('toy_demo', Path(out)/'toy_demo', device=device, reuse=reuse)
     Path(figures).mkdir(parents=True, exist_ok=True)
     log = [json.loads(l) for l in (run.out/'metrics.jsonl').read_text().splitlines()]
     plot_run(log, run.metrics['confusion'], Path(figures)/'toy_demo.png')
@@ -151,7 +151,8 @@ def demo(out: str|Path, figures: str|Path, device: str='auto', full: bool=False,
             'rows': [demo_row('toy', 'toy_demo', 'top-1', run.metrics['top1'], seconds=run.seconds)]}
 
 recipe = register_recipe(Recipe('toy', ToyData, ToyModel, build_data=build_data, build_model=build_model,
-                                loss=loss, predict=predict, metrics=metrics, demo=demo, build_eval_data=build_eval_data))
+                                loss=loss, predict=predict, metrics=metrics, demo=demo, build_eval_data=build_eval_data,
+                                demo_parts={'toy_demo': (0.1, 0.1)}))   # a tour trains it in a stage of its own, as V1 does its presets
 
 # %% ../nbs/09_toy.ipynb #43ec4748
 from vcore.core import document

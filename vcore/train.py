@@ -122,6 +122,7 @@ class Trainer:
         self.net = DistributedDataParallel(self.model, find_unused_parameters=True) if self.world > 1 else self.model
         if tc.compile: self.net = torch.compile(self.net)   # training steps only; evaluation and checkpoints use self.model
         self.step, self.best, self.bad_evals, self.metrics = 0, None, 0, {}
+        self.best_eval = None   # every metric of the best evaluation of this process (`run_preset` reports it)
         self.log_acc, self.log_n, self.log_lines = {}, 0, []   # training-loss sums since the last log line, and the log
         self.steps_per_epoch = len(self._epoch_batches(0)) // tc.accum_steps
         if self.steps_per_epoch < 1:
@@ -186,8 +187,13 @@ def evaluate_dataset(
 @patch
 def evaluate(self: Trainer, dataset: Dataset|None=None) -> dict[str, float]:
     "Scalar metrics over the whole validation set (or `dataset`), named `val/...`."
-    m = evaluate_dataset(self.model, self.recipe, self.cfg, self.val_ds if dataset is None else dataset,
-                         self.device, self.rank, self.world)
+    return _scalars(self._evaluate_all(dataset))
+
+@patch
+def _evaluate_all(self: Trainer, dataset: Dataset|None=None) -> dict:
+    return evaluate_dataset(self.model, self.recipe, self.cfg, self.val_ds if dataset is None else dataset, self.device, self.rank, self.world)
+
+def _scalars(m: dict) -> dict[str, float]:
     return {f'val/{k}': float(v) for k, v in m.items() if isinstance(v, (int, float, torch.Tensor)) and torch.as_tensor(v).numel() == 1}
 
 @patch
@@ -248,12 +254,13 @@ def _improved(self: Trainer, value: float) -> bool:
 def _evaluate_and_checkpoint(self: Trainer) -> bool:
     "Evaluate, update best/last checkpoints; return True when early stopping says stop."
     tc = self.cfg.train
-    self.metrics = self.evaluate()
+    every = self._evaluate_all()
+    self.metrics = _scalars(every)
     if tc.monitor not in self.metrics:
         raise ValueError(f"train.monitor {tc.monitor!r} is not among the metrics: {', '.join(self.metrics)}")
     value = self.metrics[tc.monitor]
     better = self._improved(value)
-    if better: self.best, self.bad_evals = value, 0
+    if better: self.best, self.bad_evals, self.best_eval = value, 0, every
     else: self.bad_evals += 1
     self._log({'step': self.step, **self.metrics})
     if self.out is not None and self.is_main:
@@ -435,7 +442,9 @@ def run_preset(
     t.fit(resume=resume)
     t.model.load_state_dict(load_checkpoint(out/'best.pt')['model'])
     model = t.model.eval()
-    metrics = evaluate_dataset(model, t.recipe, t.cfg, t.val_ds, t.device)
+    # the trainer scored best.pt's weights over the whole validation set when it saved them; a resumed run whose
+    # best came before the stop is scored again
+    metrics = t.best_eval if t.best_eval is not None else evaluate_dataset(model, t.recipe, t.cfg, t.val_ds, t.device)
     seconds = time.time() - start
     write_json(out/'result.json', {'metrics': metrics, 'seconds': seconds})
     return PresetRun(model, t.cfg, t.recipe, metrics, out, seconds)

@@ -484,7 +484,7 @@ def demo(
             r = run_preset('multiview_demo', out/name, [*overrides, *change], device=device, reuse=reuse)
             res[name] = {k: r.metrics[k] for k in _KEYS if k in r.metrics}
             rows.append(demo_row('multiview', f'multiview_demo, {name}', 'MCC, no metadata', r.metrics['mcc'],
-                                 run.metrics['mcc'], '8 views' if name == 'views12' else '', seconds=r.seconds))
+                                 run.metrics['mcc'], '8 views' if name == 'views12' else 'trained with metadata', seconds=r.seconds))
         d = run.config.data
         alt_cfg = dataclasses.replace(run.config, data=dataclasses.replace(d, path=None, generator='alt', n=max(d.n // 2, 2), seed=d.seed + 1))
         alt = build_eval_data(run.config, str(data_root(alt_cfg)))
@@ -497,4 +497,4 @@ def demo(
 recipe = register_recipe(Recipe('multiview', MultiviewData, MultiviewModel, build_data=build_data, build_model=build_model,
                                 loss=loss, predict=predict, metrics=metrics, collate=collate, batch_plan=batch_plan,
                                 build_eval_data=build_eval_data, resolve=resolve, predict_files=predict_files,
-                                demo=demo, demo_minutes=(5, 12)))
+                                demo=demo, demo_minutes=(4, 12)))

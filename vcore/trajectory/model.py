@@ -664,7 +664,7 @@ def explain(
 recipe = register_recipe(Recipe('trajectory', TrajData, TrajModel, build_data=build_data, build_model=build_model,
                                 loss=loss, predict=predict, metrics=metrics, build_eval_data=build_eval_data,
                                 demo=demo, explain=explain, resolve=resolve, init_model=init_model,
-                                demo_minutes=(12, 36)))   # one-thread CPU minutes: the VQ pipeline; all three
+                                demo_minutes=(10, 36)))   # one-thread CPU minutes: the VQ pipeline; all three
 
 # %% ../../nbs/23_trajectory.model.ipynb #b14a843c
 from vcore.core import document
