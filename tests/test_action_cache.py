@@ -115,7 +115,7 @@ def test_half_written_entry_is_never_read(filled, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize('spec, exc, text', [
-    ({'semantic': {'kind': 'vit'}, 'motion': {'kind': 'i3d'}}, ValueError, "spec.semantic.kind: expected one of 'dinov2', 'dinov3', got 'vit'"),
+    ({'semantic': {'kind': 'vit'}, 'motion': {'kind': 'i3d'}}, ValueError, "spec.semantic.kind: expected one of 'dinov2', 'dinov3', 'appearance', got 'vit'"),
     ({'semantic': {'kind': 'dinov2'}, 'motion': {'kind': 'x3d'}}, ValueError, "spec.motion.kind: expected one of 'r3d_18', 'i3d', 'energy', got 'x3d'"),
     ({'semantic': {'kind': 'dinov2'}}, ValueError, "spec: missing key 'motion'"),
     ({'semantic': {'kind': 'dinov2', 'path': '/nonexistent/dino'}, 'motion': {'kind': 'i3d'}}, FileNotFoundError,

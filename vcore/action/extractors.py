@@ -26,8 +26,8 @@ from ..trajectory.i3d import I3D, inflate_2d_state_dict
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'KINETICS_MEAN', 'KINETICS_STD', 'SEMANTIC_KINDS', 'MOTION_KINDS', 'TINY_CONFIGS',
            'DEMO_SPEC', 'FrozenExtractor', 'SemanticExtractor', 'dense_in_time', 'MotionExtractor', 'gabor_bank',
-           'MotionEnergy', 'build_extractors', 'extractor_key', 'FeatureCache', 'put', 'skip', 'get', 'readable',
-           'run_extractors', 'extract_features', 'feature_cache', 'CachedFeatures']
+           'MotionEnergy', 'AppearanceEnergy', 'AppearanceExtractor', 'build_extractors', 'extractor_key',
+           'FeatureCache', 'run_extractors', 'extract_features', 'feature_cache', 'CachedFeatures']
 
 # %% ../../nbs/32_action.extractors.ipynb #094b3324
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -256,8 +256,69 @@ class MotionEnergy(nn.Module):
     def extra_repr(self) -> str:
         return f"frames_per_segment={self.frames_per_segment}, grid={self.grid}, scales={self.scales}, " + ', '.join(f'{k}={v}' for k, v in self.settings.items())
 
+# %% ../../nbs/32_action.extractors.ipynb #cd21773a
+class AppearanceEnergy(nn.Module):
+    "A designed, frozen appearance stream: per patch, colour statistics and static oriented-edge energy of one frame."
+    def __init__(self,
+        grid: int=7,             # side of the grid of patches out
+        scales: int=3,           # octaves of the edge filters: the grey frame at full, half, ... resolution
+        orientations: int=8,     # edge orientations, evenly spaced over 180°
+        wavelength: float=4.,    # carrier period at every scale, in pixels of that scale
+    ):
+        super().__init__()
+        self.grid, self.scales = positive_int(grid, 'grid'), positive_int(scales, 'scales')
+        self.settings = dict(orientations=positive_int(orientations, 'orientations'), wavelength=float(wavelength))
+        w = gabor_bank(self.settings['wavelength'], speeds=(), static=self.settings['orientations'], temporal_size=1)
+        self.k = len(w) // 2
+        self.register_buffer('weight', w)                  # (2K, 1, k, k): in the state dict, so in the cache key
+        self.register_buffer('grey', torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1))
+        self.dim = 8 + self.scales * self.k
+
+    def forward(self,
+        x: Tensor,  # (N, 3, H, W) normalised frames
+    ) -> Tensor:    # (N, 8 + scales·orientations, grid, grid): colour mean and spread (RGB, grey), log edge energy
+        g = (x * self.grey).sum(1, keepdim=True)
+        c = torch.cat([x, g], 1)
+        pool = lambda t: F.adaptive_avg_pool2d(t, self.grid)
+        mean = pool(c)
+        out = [mean, (pool(c.square()) - mean.square()).clamp_min(0).sqrt()]
+        k = self.weight.shape[-1]
+        for s in range(self.scales):
+            if s: g = F.avg_pool2d(g, 2)
+            r = F.conv2d(F.pad(g, (k // 2,) * 4, mode='replicate'), self.weight)
+            e = r[:, :self.k].square() + r[:, self.k:].square()
+            e = e / (e.mean(1, keepdim=True) + 1e-2 * e.mean((1, 2, 3), keepdim=True) + 1e-6)   # divisive normalisation over orientations
+            out.append(torch.log1p(pool(e)))
+        return torch.cat(out, 1)
+
+    def extra_repr(self) -> str:
+        return f"grid={self.grid}, scales={self.scales}, " + ', '.join(f'{k}={v}' for k, v in self.settings.items())
+
+class AppearanceExtractor(FrozenExtractor):
+    "`AppearanceEnergy` as a semantic extractor: uint8 video (B, 3, T, H, W) -> tokens per patch per frame (B, T, N, Ds)."
+    def __init__(self,
+        model: AppearanceEnergy,
+        image_size: int=56,      # frame side fed to the model
+        mean=IMAGENET_MEAN, std=IMAGENET_STD,
+    ):
+        super().__init__(image_size, mean, std)
+        self.model, self.grid, self.dim = model, (model.grid, model.grid), model.dim
+        self.freeze()
+
+    @torch.inference_mode()
+    def forward(self,
+        video: Tensor, # uint8 (B, 3, T, H, W)
+    ) -> Tensor:       # float32 (B, T, N, Ds), N = grid², row-major
+        b = self.check_video(video).shape[0]
+        fmap = self.model(self.pixels(rearrange(video, 'b c t h w -> (b t) c h w')))
+        return rearrange(fmap, '(b t) d h w -> b t (h w) d', b=b)
+
+    def describe(self) -> dict:
+        "What the features depend on besides the filters: the module's settings, frame size, normalisation."
+        return dict(kind='appearance', structure=repr(self.model), image_size=self.image_size, norm=self.norm, grid=self.grid, dim=self.dim)
+
 # %% ../../nbs/32_action.extractors.ipynb #2844d04c
-SEMANTIC_KINDS = {'dinov2': ('Dinov2Config', 'Dinov2Model'), 'dinov3': ('DINOv3ViTConfig', 'DINOv3ViTModel')}
+SEMANTIC_KINDS = {'dinov2': ('Dinov2Config', 'Dinov2Model'), 'dinov3': ('DINOv3ViTConfig', 'DINOv3ViTModel'), 'appearance': None}
 MOTION_KINDS = ('r3d_18', 'i3d', 'energy')
 TINY_CONFIGS = {  # the random models built when `path` is None; `config` entries override these
     'dinov2': dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, mlp_ratio=2, patch_size=8, image_size=56),
@@ -266,6 +327,7 @@ TINY_CONFIGS = {  # the random models built when `path` is None; `config` entrie
     'r3d_18': dict(layers=(1, 1, 1, 1)),
     'i3d': dict(widths=(16, 32, 64, 128), depths=(1, 1, 1, 1)),
     'energy': dict(grid=7, scales=2, wavelength=6., directions=8, speeds=(1., 2.), static=4, temporal_size=5, sigma_t=1.),  # designed, not random
+    'appearance': dict(grid=7, scales=3, orientations=8, wavelength=4.),                                                   # designed, not random
 }
 DEMO_SPEC = {'semantic': {'kind': 'dinov3', 'path': None, 'image_size': 56},
              'motion': {'kind': 'energy', 'path': None, 'frames_per_segment': 2, 'image_size': 56}}
@@ -328,7 +390,10 @@ def _load_into(model: nn.Module, sd: dict, p: Path, option: str) -> nn.Module:
     return model
 
 # %% ../../nbs/32_action.extractors.ipynb #7e57db8d
-def _build_semantic(s: dict) -> SemanticExtractor:
+def _build_semantic(s: dict) -> SemanticExtractor|AppearanceExtractor:
+    if s['kind'] == 'appearance':  # designed filters: the settings come from config, there are no weights to load
+        if s.get('path') is not None: raise ValueError(f"spec.semantic.path: the 'appearance' stream is designed, not trained; expected no path, got {s['path']!r}")
+        return AppearanceExtractor(AppearanceEnergy(**_tiny_config(s, 'semantic', TINY_CONFIGS['appearance'])), s.get('image_size') or 56)
     import transformers
     config_cls, model_cls = (getattr(transformers, n) for n in SEMANTIC_KINDS[s['kind']])
     if s.get('path') is None:
@@ -376,7 +441,7 @@ def _build_motion(s: dict, num_segments: int, size: int) -> MotionExtractor:
 
 # %% ../../nbs/32_action.extractors.ipynb #d844822e
 def build_extractors(
-    spec: dict,         # {'semantic': {'kind': 'dinov2'|'dinov3', 'path': ...}, 'motion': {'kind': 'r3d_18'|'i3d'|'energy', 'path': ...}}
+    spec: dict,         # {'semantic': {'kind': 'dinov2'|'dinov3'|'appearance', 'path': ...}, 'motion': {'kind': 'r3d_18'|'i3d'|'energy', 'path': ...}}
     num_segments: int,  # T, the time steps of both streams
     size: int,          # side of the decoded frames (the motion stream's default image_size)
 ) -> tuple[SemanticExtractor, MotionExtractor]: # frozen, on the CPU, in eval mode
@@ -477,7 +542,7 @@ class FeatureCache:
     def __repr__(self): return f"FeatureCache({str(self.root)!r}, key={self.key!r})"
 
 # %% ../../nbs/32_action.extractors.ipynb #92590b0b
-def _prepare(self: FeatureCache):
+def _prepare(self: FeatureCache):   # methods of FeatureCache: not in __all__ (their names are deleted below)
     "Create the key's folder and its manifest."
     self.folder.mkdir(parents=True, exist_ok=True)
     if not (self.folder/'manifest.json').is_file(): write_json(self.folder/'manifest.json', {'key': self.key, 'info': self.info})
